@@ -1,0 +1,248 @@
+"""Long-run verdicts: 7/30/90/180-day windows against the SLO targets, and `verify`.
+
+A window report is built from daily rollups. A day with no rollup is MISSING:
+listed in ``missing_days``, its minutes counted as unknown, and it never
+counts as a day of zero (or full) uptime. A window passes only on enough data:
+
+- INSUFFICIENT_DATA: fewer than ``min_days_fraction`` of its days have a
+  usable rollup, heartbeat coverage over those days is below the threshold,
+  or no minute of the window is known.
+- FAIL: a target is missed; ``failures`` names each one.
+- PASS otherwise.
+
+The window's max gap is the largest daily max gap, so an outage across
+midnight counts as its two daily halves.
+
+    reports = build_reports(yesterday, rollup_docs, incident_docs)
+    [(r.days, r.verdict) for r in reports]  # [(7, 'PASS'), (30, 'FAIL'), (90, 'INSUFFICIENT_DATA'), ...]
+    code, reasons = verify_decision(last_hour_result)  # the `longrun verify` exit code
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Iterable, Mapping
+
+from exporter.domain.heartbeats import HeartbeatResult
+from exporter.domain.rollup import PROBE_RESULTS, PROBE_TYPES, pass_rates, tally_incidents
+from exporter.domain.slots import day_bounds, iso
+from exporter.domain.stats import Percentiles, is_number, mttr_percentiles
+
+PASS, FAIL, INSUFFICIENT_DATA = "PASS", "FAIL", "INSUFFICIENT_DATA"
+WINDOW_DAYS = (7, 30, 90, 180)
+MINUTES_PER_DAY = 1440
+
+
+@dataclass(frozen=True)
+class SloTargets:
+    uptime_pct: Mapping[int, float] = field(
+        default_factory=lambda: {7: 99.0, 30: 99.5, 90: 99.7, 180: 99.8})
+    probe_pass_pct: float = 99.0
+    mttr_max_sec: Mapping[str, float] = field(
+        default_factory=lambda: {"p50": 120.0, "p90": 300.0, "p95": 600.0})
+
+
+@dataclass(frozen=True)
+class WindowReport:
+    days: int
+    first_day: date
+    last_day: date
+    target_uptime_pct: float
+    days_with_data: tuple[date, ...]
+    missing_days: tuple[date, ...]
+    malformed_days: int
+    uptime_pct: float | None
+    coverage: float | None
+    up_minutes: float
+    down_minutes: float
+    unknown_minutes: float
+    max_gap_sec: float | None
+    mttr: Percentiles
+    probe_counts: dict[str, dict[str, int]]
+    probe_pass_rates: dict[str, float | None]
+    incidents_count: int
+    incidents_by_type: dict[str, int]
+    incidents_by_severity: dict[str, int]
+    insufficient: tuple[str, ...]
+    failures: tuple[str, ...]
+
+    @property
+    def verdict(self) -> str:
+        return INSUFFICIENT_DATA if self.insufficient else FAIL if self.failures else PASS
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return self.insufficient if self.insufficient else self.failures
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "days": self.days, "firstDay": self.first_day.isoformat(),
+            "lastDay": self.last_day.isoformat(), "verdict": self.verdict,
+            "reasons": list(self.reasons), "failures": list(self.failures),
+            "targetUptimePct": self.target_uptime_pct, "uptimePct": self.uptime_pct,
+            "coverage": self.coverage, "daysWithData": len(self.days_with_data),
+            "missingDays": [d.isoformat() for d in self.missing_days],
+            "malformedDays": self.malformed_days,
+            "upMinutes": self.up_minutes, "downMinutes": self.down_minutes,
+            "unknownMinutes": self.unknown_minutes, "maxGapSec": self.max_gap_sec,
+            "mttrP50": self.mttr.p50, "mttrP90": self.mttr.p90, "mttrP95": self.mttr.p95,
+            "probePassRates": self.probe_pass_rates, "probeCounts": self.probe_counts,
+            "incidentsCount": self.incidents_count, "incidentsByType": self.incidents_by_type,
+            "incidentsBySeverity": self.incidents_by_severity,
+        }
+
+
+def _num(doc: Mapping, key: str) -> float | None:
+    value = doc.get(key)
+    return value if is_number(value) and value >= 0 else None
+
+
+def _day_minutes(doc: Mapping, interval: float) -> tuple[float, float] | None:
+    """(up, down) minutes; rollups without them (the original's) are read from
+    uptimePct over the written heartbeats."""
+    up, down = _num(doc, "upMinutes"), _num(doc, "downMinutes")
+    if up is not None and down is not None:
+        return up, down
+    written, pct = _num(doc, "writtenHb"), doc.get("uptimePct")
+    if written is not None and is_number(pct) and 0 <= pct <= 100:
+        known = written * interval / 60
+        return known * pct / 100, known - known * pct / 100
+    return (0.0, 0.0) if pct is None else None
+
+
+@dataclass
+class _Totals:
+    expected: float = 0
+    written: float = 0
+    up: float = 0
+    down: float = 0
+    unknown: float = 0
+    max_gap: float | None = None
+    probes: dict = field(default_factory=lambda: {t: dict.fromkeys(PROBE_RESULTS, 0) for t in PROBE_TYPES})
+
+    def add_day(self, doc: Mapping, interval: float) -> bool:
+        """Add one rollup; False (nothing added) when it is unusable."""
+        expected, written = _num(doc, "expectedHb"), _num(doc, "writtenHb")
+        minutes = _day_minutes(doc, interval)
+        if expected is None or written is None or written > expected or minutes is None:
+            return False
+        unknown = _num(doc, "unknownMinutes")
+        self.expected += expected
+        self.written += written
+        self.up += minutes[0]
+        self.down += minutes[1]
+        self.unknown += unknown if unknown is not None else MINUTES_PER_DAY - sum(minutes)
+        gap = _num(doc, "maxGapSec")
+        if gap is not None:
+            self.max_gap = gap if self.max_gap is None else max(self.max_gap, gap)
+        counts = doc.get("probeCounts")
+        for kind, results in (counts.items() if isinstance(counts, Mapping) else ()):
+            for result, n in (results.items() if isinstance(results, Mapping) else ()):
+                if kind in self.probes and result in PROBE_RESULTS and is_number(n) and n >= 0:
+                    self.probes[kind][result] += int(n)
+        return True
+
+
+def _failures(uptime: float | None, target: float, rates: Mapping[str, float | None],
+              mttr: Percentiles, targets: SloTargets) -> list[str]:
+    failed = []
+    if uptime is not None and uptime < target:
+        failed.append(f"uptime {uptime:.3f}% below target {target}%")
+    for kind, rate in rates.items():
+        if rate is not None and rate < targets.probe_pass_pct:
+            failed.append(f"{kind} probe pass rate {rate:.2f}% below target {targets.probe_pass_pct}%")
+    for name, limit in targets.mttr_max_sec.items():
+        value = getattr(mttr, name)
+        if value is not None and value > limit:
+            failed.append(f"MTTR {name.upper()} {value:g}s above target {limit:g}s")
+    return failed
+
+
+def build_window_report(days: int, last_day: date, daily: Iterable[Any], incidents: Iterable[Any], *,
+                        targets: SloTargets = SloTargets(), interval: float = 60,
+                        coverage_threshold: float = 0.8, min_days_fraction: float = 0.8) -> WindowReport:
+    """The window of ``days`` UTC days ending with ``last_day`` (inclusive).
+
+    ``daily`` holds rollup dicts (``date`` = "yyyy-mm-dd"; others are ignored);
+    ``incidents`` counts those that started in the window and gives MTTR for
+    those resolved in it.
+    """
+    window = [last_day - timedelta(days=back) for back in range(days - 1, -1, -1)]
+    by_day = {}
+    for doc in daily:
+        if isinstance(doc, Mapping) and isinstance(doc.get("date"), str):
+            by_day[doc["date"]] = doc
+    totals, present, missing, malformed = _Totals(), [], [], 0
+    for day in window:
+        doc = by_day.get(day.isoformat())
+        if doc is None:
+            missing.append(day)
+        elif totals.add_day(doc, interval):
+            present.append(day)
+        else:
+            malformed += 1
+    totals.unknown += MINUTES_PER_DAY * (len(missing) + malformed)
+    start, end = day_bounds(window[0])[0], day_bounds(last_day)[1]
+    tally = tally_incidents(incidents, start, end)
+    known = totals.up + totals.down
+    uptime = 100 * totals.up / known if known else None
+    coverage = totals.written / totals.expected if totals.expected else None
+    rates = pass_rates(totals.probes)
+    mttr = mttr_percentiles(tally.mttr_sec)
+    target = targets.uptime_pct.get(days, max(targets.uptime_pct.values()))
+
+    insufficient = []
+    needed = math.ceil(min_days_fraction * days - 1e-9)
+    if len(present) < needed:
+        insufficient.append(f"{len(present)} of {days} days have a usable rollup (need {needed})")
+    if coverage is not None and coverage < coverage_threshold:
+        insufficient.append(f"heartbeat coverage {coverage:.2%} below {coverage_threshold:.0%}")
+    if uptime is None:
+        insufficient.append("no known minute in the window")
+    return WindowReport(
+        days=days, first_day=window[0], last_day=last_day, target_uptime_pct=target,
+        days_with_data=tuple(present), missing_days=tuple(missing), malformed_days=malformed,
+        uptime_pct=uptime, coverage=coverage, up_minutes=totals.up, down_minutes=totals.down,
+        unknown_minutes=totals.unknown, max_gap_sec=totals.max_gap, mttr=mttr,
+        probe_counts=totals.probes, probe_pass_rates=rates, incidents_count=tally.count,
+        incidents_by_type=tally.by_type, incidents_by_severity=tally.by_severity,
+        insufficient=tuple(insufficient), failures=tuple(_failures(uptime, target, rates, mttr, targets)),
+    )
+
+
+def build_reports(last_day: date, daily: Iterable[Any], incidents: Iterable[Any],
+                  **options: Any) -> list[WindowReport]:
+    """One report per window in WINDOW_DAYS, all ending with ``last_day``."""
+    daily, incidents = list(daily), list(incidents)
+    return [build_window_report(days, last_day, daily, incidents, **options) for days in WINDOW_DAYS]
+
+
+def verify_decision(hb_result: HeartbeatResult, *, max_gap_limit: float | None = None,
+                    coverage_threshold: float = 0.8) -> tuple[int, list[str]]:
+    """The runbook's data-quality check on one window: (exit code, reasons).
+
+    2 when coverage is below ``coverage_threshold`` (or nothing was expected);
+    else 1 when the max gap exceeds ``max_gap_limit`` or any duplicate,
+    misaligned or malformed heartbeat was found; else 0. ``max_gap_limit`` is in
+    seconds; None means two intervals (the runbook's 120 s at the default 60 s
+    cadence, and the same rule at the test suites' second-scale cadence).
+    """
+    limit = 2 * hb_result.interval if max_gap_limit is None else max_gap_limit
+    coverage = hb_result.coverage
+    problems = []
+    if coverage is None or coverage < coverage_threshold:
+        shown = "none expected" if coverage is None else f"{coverage:.2%}"
+        problems.append(f"coverage {shown} below {coverage_threshold:.0%} "
+                        f"({hb_result.written}/{hb_result.expected} heartbeats "
+                        f"{iso(hb_result.start)}..{iso(hb_result.end)})")
+    code = 2 if problems else 0
+    if hb_result.max_gap_sec > limit:
+        problems.append(f"max gap {hb_result.max_gap_sec:g}s above {limit:g}s")
+    for name in ("duplicates", "misaligned", "malformed"):
+        if getattr(hb_result, name):
+            problems.append(f"{getattr(hb_result, name)} {name} heartbeat document(s)")
+    if problems and code == 0:
+        code = 1
+    return code, problems
