@@ -1,0 +1,134 @@
+"""Value encoding shared by the backends: JSON text for SQLite, plain Python for callers.
+
+Datetimes become tagged fixed-width UTC strings, so SQLite's text order is
+time order and a range filter on ``ts`` compares instants:
+
+    >>> encode_value(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    '\\x01ts:2026-01-01T00:00:00.000000Z'
+    >>> decode_value(encode_value(datetime(2026, 1, 1, tzinfo=timezone.utc)))
+    datetime.datetime(2026, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)
+
+A user string that starts with the tag would read back as a datetime, so it
+is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+from exporter.store.base import MAX_IN_VALUES, RANGE_OPS, Filter, InvalidValue, check_value
+
+TS_TAG = "\x01ts:"
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_INT64 = 2**63
+
+
+def normalize(value: Any, where: str = "value") -> Any:
+    """What a backend hands back for ``value``: UTC datetimes, lists for tuples."""
+    check_value(value, where)
+    return _normalize(value, where)
+
+
+def _normalize(value: Any, where: str) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc)
+    if isinstance(value, (list, tuple)):
+        return [_normalize(item, where) for item in value]
+    if isinstance(value, dict):
+        return {key: _normalize(item, f"{where}.{key}") for key, item in value.items()}
+    if isinstance(value, str) and value.startswith(TS_TAG):
+        raise InvalidValue(f"{where}: strings may not start with the reserved prefix {TS_TAG!r}")
+    if isinstance(value, int) and not isinstance(value, bool) and not -_INT64 <= value < _INT64:
+        raise InvalidValue(f"{where}: integer outside the 64-bit range")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidValue(f"{where}: NaN and infinity cannot be stored")
+    return value
+
+
+def encode_value(value: Any) -> Any:
+    """A normalized value as JSON-ready Python (datetimes as tagged strings)."""
+    if isinstance(value, datetime):
+        return TS_TAG + value.astimezone(timezone.utc).strftime(_TS_FORMAT)
+    if isinstance(value, list):
+        return [encode_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: encode_value(item) for key, item in value.items()}
+    return value
+
+
+def decode_value(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(TS_TAG):
+        return datetime.strptime(value[len(TS_TAG):], _TS_FORMAT).replace(tzinfo=timezone.utc)
+    if isinstance(value, list):
+        return [decode_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: decode_value(item) for key, item in value.items()}
+    return value
+
+
+def to_json(data: dict[str, Any]) -> str:
+    """Encode a document for storage; raises InvalidValue for anything unstorable."""
+    return json.dumps(encode_value(normalize(data, "data")), ensure_ascii=False, separators=(",", ":"))
+
+
+def from_json(text: str) -> dict[str, Any]:
+    return decode_value(json.loads(text))
+
+
+def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Firestore ``set(merge=True)``: maps merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def apply_field_updates(base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
+    """Firestore ``update()``: each key is a dotted field path whose value replaces that field."""
+    for path in updates:
+        segments = split_field_path(path)
+        for end in range(1, len(segments)):
+            if ".".join(segments[:end]) in updates:
+                raise InvalidValue(f"update: field {'.'.join(segments[:end])!r} and its sub-field {path!r} given together")
+    result = dict(base)
+    for path, value in updates.items():
+        segments = split_field_path(path)
+        node = result
+        for segment in segments[:-1]:
+            child = node.get(segment)
+            node[segment] = dict(child) if isinstance(child, dict) else {}
+            node = node[segment]
+        node[segments[-1]] = value
+    return result
+
+
+def split_field_path(path: str) -> list[str]:
+    segments = path.split(".") if isinstance(path, str) else []
+    if not segments or not all(segments):
+        raise InvalidValue(f"field path {path!r} is empty or has an empty segment")
+    return segments
+
+
+def filter_value(flt: Filter) -> Any:
+    """The normalized value of a filter, refusing what not both backends can compare."""
+    if flt.op == "in":
+        if not isinstance(flt.value, (list, tuple)) or not 0 < len(flt.value) <= MAX_IN_VALUES:
+            raise InvalidValue(f"filter on {flt.field!r}: 'in' takes a list of 1 to {MAX_IN_VALUES} values")
+        return [_filter_scalar(flt.field, value) for value in flt.value]
+    if flt.op not in ("==", *RANGE_OPS):
+        raise InvalidValue(f"filter on {flt.field!r}: unknown operator {flt.op!r}")
+    if flt.value is None and flt.op != "==":
+        raise InvalidValue(f"filter on {flt.field!r}: only == compares with None")
+    return _filter_scalar(flt.field, flt.value)
+
+
+def _filter_scalar(field: str, value: Any) -> Any:
+    if isinstance(value, (list, tuple, dict)):
+        raise InvalidValue(f"filter on {field!r}: compare with a number, string, bool, datetime or None")
+    return normalize(value, f"filter on {field!r}")

@@ -1,0 +1,405 @@
+"""The embedded document store: one SQLite file, shared safely by several processes.
+
+    store = SqliteStore("./var/longrun.db")
+    await store.set("wa_metrics/longrun/state/current", {"ts": now})
+    await store.close()
+
+Every statement runs on one dedicated worker thread, so the event loop never
+waits on the disk. The file is in WAL mode: readers never wait, writers queue
+for up to ``busy_timeout`` seconds and then get StoreUnavailable, so a file
+held by another writer is an outage, not a crash. Versions come from one
+counter in the file, so a version is never reused, even after a delete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import re
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
+
+from exporter.store.base import (
+    MAX_BATCH, AlreadyExists, Document, DocumentStore, Filter, InvalidValue,
+    NotFound, Order, PreconditionFailed, StoreError, StoreUnavailable, Transaction, Write,
+    effective_order, split_path, validate_collection,
+)
+from exporter.store.codec import (
+    TS_TAG, apply_field_updates, decode_value, deep_merge, encode_value, filter_value, normalize, split_field_path,
+)
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS docs (
+        collection TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
+        version INTEGER NOT NULL, updated REAL NOT NULL,
+        PRIMARY KEY (collection, id)) WITHOUT ROWID""",
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO counters VALUES ('version', 0)",
+    # The fields the jobs filter and sort on; query text must match these expressions.
+    "CREATE INDEX IF NOT EXISTS docs_ts ON docs (collection, json_extract(data, '$.ts'))",
+    "CREATE INDEX IF NOT EXISTS docs_type_ts ON docs (collection, json_extract(data, '$.type'), json_extract(data, '$.ts'))",
+    "CREATE INDEX IF NOT EXISTS docs_status ON docs (collection, json_extract(data, '$.status'))",
+    "CREATE INDEX IF NOT EXISTS docs_next_attempt ON docs (collection, json_extract(data, '$.nextAttemptAt'))",
+]
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The store whose transaction() the current task is inside (to refuse re-entry instead of deadlocking).
+_ACTIVE: contextvars.ContextVar[object | None] = contextvars.ContextVar("sqlite_store_transaction", default=None)
+
+
+class SqliteStore(DocumentStore):
+    """DocumentStore over one SQLite file; ``busy_timeout`` bounds the wait for another writer."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._conn: sqlite3.Connection | None = None  # touched only on the worker thread
+        self._lock = asyncio.Lock()  # held by a transaction for its whole run
+        self._closed = False
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if _ACTIVE.get() is self:
+            raise StoreError("inside transaction() use the Transaction object, not the store")
+        async with self._lock:
+            return await self._submit(fn, *args)
+
+    async def _submit(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise StoreUnavailable(f"sqlite {self.path}: store is closed")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        except sqlite3.OperationalError as exc:  # "database is locked" past busy_timeout, disk errors
+            raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                    self._migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _in_write_transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+            conn.execute("COMMIT")
+            return result
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        if self._conn is not None and self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    # ------------------------------------------------------------ single documents
+
+    def _read(self, path: str) -> Document | None:
+        collection, doc_id = split_path(path)
+        row = self._connection().execute(
+            "SELECT data, version FROM docs WHERE collection = ? AND id = ?", (collection, doc_id)
+        ).fetchone()
+        return None if row is None else _document(f"{collection}/{doc_id}", row[0], row[1])
+
+    def _apply(self, conn: sqlite3.Connection, write: Write, if_version: str | None = None) -> Document | None:
+        """Apply one write inside an open write transaction; ``write.data`` is already encoded."""
+        collection, doc_id = split_path(write.path)
+        row = conn.execute(
+            "SELECT data, version FROM docs WHERE collection = ? AND id = ?", (collection, doc_id)
+        ).fetchone()
+        if if_version is not None and (row is None or str(row[1]) != if_version):
+            raise PreconditionFailed(f"{write.path}: version is not {if_version}")
+        if write.kind == "delete":
+            conn.execute("DELETE FROM docs WHERE collection = ? AND id = ?", (collection, doc_id))
+            return None
+        if write.kind == "create" and row is not None:
+            raise AlreadyExists(write.path)
+        if write.kind == "update" and row is None:
+            raise NotFound(write.path)
+        current = json.loads(row[0]) if row is not None else {}
+        if write.kind == "update":
+            stored = apply_field_updates(current, write.data)
+        else:
+            stored = deep_merge(current, write.data) if write.merge else write.data
+        (version,) = conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'version' RETURNING value").fetchone()
+        conn.execute(
+            "INSERT INTO docs (collection, id, data, version, updated) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (collection, id) DO UPDATE SET data = excluded.data, version = excluded.version, "
+            "updated = excluded.updated",
+            (collection, doc_id, json.dumps(stored, ensure_ascii=False, separators=(",", ":")), version, time.time()),
+        )
+        return Document(write.path, decode_value(write.data), str(version))
+
+    async def _write(self, write: Write, if_version: str | None = None) -> Document | None:
+        encoded = _encoded(write)
+        return await self._run(self._in_write_transaction, lambda conn: self._apply(conn, encoded, if_version))
+
+    async def get(self, path: str) -> Document | None:
+        split_path(path)
+        return await self._run(self._read, path)
+
+    async def create(self, path: str, data: dict[str, Any]) -> Document:
+        return await self._write(Write("create", path, data))
+
+    async def set(self, path: str, data: dict[str, Any], *, merge: bool = False) -> Document:
+        return await self._write(Write("set", path, data, merge=merge))
+
+    async def update(self, path: str, data: dict[str, Any], *, if_version: str | None = None) -> Document:
+        return await self._write(Write("update", path, data), if_version)
+
+    async def delete(self, path: str, *, if_version: str | None = None) -> None:
+        await self._write(Write("delete", path), if_version)
+
+    # ------------------------------------------------------------ queries
+
+    async def query(
+        self,
+        collection: str,
+        *,
+        where: Sequence[Filter] = (),
+        order_by: Sequence[Order] = (),
+        limit: int | None = None,
+        start_after: Document | None = None,
+    ) -> list[Document]:
+        sql, params = _select(collection, where, order_by, start_after)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        rows = await self._run(lambda: self._connection().execute(sql, params).fetchall())
+        return [_document(f"{collection}/{doc_id}", data, version) for doc_id, data, version in rows]
+
+    async def count(self, collection: str, *, where: Sequence[Filter] = ()) -> int:
+        conditions, params = _conditions(collection, where)
+        sql = f"SELECT COUNT(*) FROM docs WHERE {' AND '.join(conditions)}"
+        return await self._run(lambda: self._connection().execute(sql, params).fetchone()[0])
+
+    # ------------------------------------------------------------ atomic groups
+
+    async def batch(self, writes: Sequence[Write]) -> None:
+        if len(writes) > MAX_BATCH:
+            raise InvalidValue(f"batch of {len(writes)} writes; at most {MAX_BATCH}")
+        encoded = [_encoded(write) for write in writes]
+        await self._run(self._in_write_transaction, lambda conn: [self._apply(conn, w) for w in encoded])
+
+    async def transaction(self, fn: Callable[[Transaction], Awaitable[T]]) -> T:
+        """BEGIN IMMEDIATE for the whole of ``fn``: no other writer can interleave, so no retry is needed."""
+        if _ACTIVE.get() is self:
+            raise StoreError("transaction() inside a transaction of the same store")
+        async with self._lock:
+            token = _ACTIVE.set(self)
+            try:
+                tx = _SqliteTransaction(self)
+                try:
+                    await self._submit(lambda: self._connection().execute("BEGIN IMMEDIATE"))
+                    result = await fn(tx)
+                    await self._submit(self._commit, tx.writes)
+                except BaseException:
+                    await self._submit(self._rollback)  # queued behind anything already submitted
+                    raise
+                return result
+            finally:
+                _ACTIVE.reset(token)
+
+    def _commit(self, writes: list[Write]) -> None:
+        try:
+            for write in writes:
+                self._apply(self._connection(), write)
+            self._connection().execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def ping(self) -> None:
+        await self._run(lambda: self._connection().execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        async with self._lock:
+            self._closed = True
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._close_connection)
+        self._executor.shutdown(wait=True)
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class _SqliteTransaction(Transaction):
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self.writes: list[Write] = []
+
+    async def get(self, path: str) -> Document | None:
+        if self.writes:
+            raise StoreError("transaction: every get() must come before the first write")
+        split_path(path)
+        return await self._store._submit(self._store._read, path)
+
+    def create(self, path: str, data: dict[str, Any]) -> None:
+        self.writes.append(_encoded(Write("create", path, data)))
+
+    def set(self, path: str, data: dict[str, Any], *, merge: bool = False) -> None:
+        self.writes.append(_encoded(Write("set", path, data, merge=merge)))
+
+    def update(self, path: str, data: dict[str, Any]) -> None:
+        self.writes.append(_encoded(Write("update", path, data)))
+
+    def delete(self, path: str) -> None:
+        self.writes.append(_encoded(Write("delete", path)))
+
+
+# ---------------------------------------------------------------- helpers (pure)
+
+
+def _encoded(write: Write) -> Write:
+    """Validate a write up front (bad paths and values never reach the worker) and encode its data."""
+    split_path(write.path)
+    if write.kind == "delete":
+        return write
+    if not isinstance(write.data, dict):
+        raise InvalidValue(f"{write.path}: data must be a dict")
+    if write.kind == "update":
+        for key in write.data:
+            split_field_path(key)
+    return Write(write.kind, write.path, encode_value(normalize(write.data, "data")), write.merge)
+
+
+def _document(path: str, data: str, version: int) -> Document:
+    return Document(path, decode_value(json.loads(data)), str(version))
+
+
+def _field(name: str) -> str:
+    """``json_extract(data, '$.a.b')`` exactly as the indexes spell it."""
+    parts = []
+    for segment in split_field_path(name):
+        if _PLAIN_NAME.match(segment):
+            parts.append(segment)
+        elif '"' in segment:
+            raise InvalidValue(f"field name {segment!r} holds a double quote")
+        else:
+            parts.append('"' + segment.replace("'", "''") + '"')
+    return f"json_extract(data, '$.{'.'.join(parts)}')"
+
+
+def _json_type(name: str) -> str:
+    return _field(name).replace("json_extract", "json_type", 1)
+
+
+def _type_guard(name: str, value: Any) -> tuple[str, list[Any]]:
+    """Firestore compares values of one type only: ``n > 5`` never matches a string."""
+    json_type = _json_type(name)
+    if isinstance(value, bool):
+        return f"{json_type} IN ('true', 'false')", []
+    if isinstance(value, (int, float)):
+        return f"{json_type} IN ('integer', 'real')", []
+    if isinstance(value, datetime):
+        return f"{json_type} = 'text' AND substr({_field(name)}, 1, {len(TS_TAG)}) = ?", [TS_TAG]
+    if isinstance(value, str):
+        return f"{json_type} = 'text' AND substr({_field(name)}, 1, {len(TS_TAG)}) <> ?", [TS_TAG]
+    raise AssertionError(f"filter_value let {value!r} through")
+
+
+def _condition(flt: Filter) -> tuple[str, list[Any]]:
+    value, expr = filter_value(flt), _field(flt.field)
+    if flt.op == "in":
+        return f"{expr} IN ({', '.join('?' * len(value))})", encode_value(value)
+    if value is None:
+        return f"{_json_type(flt.field)} = 'null'", []
+    guard, guard_params = _type_guard(flt.field, value)
+    return f"{expr} {'=' if flt.op == '==' else flt.op} ? AND {guard}", [encode_value(value), *guard_params]
+
+
+def _conditions(collection: str, where: Sequence[Filter]) -> tuple[list[str], list[Any]]:
+    conditions, params = ["collection = ?"], [validate_collection(collection)]
+    for flt in where:
+        sql, values = _condition(flt)
+        conditions.append(f"({sql})")
+        params.extend(values)
+    return conditions, params
+
+
+def _select(
+    collection: str, where: Sequence[Filter], order_by: Sequence[Order], start_after: Document | None
+) -> tuple[str, list[Any]]:
+    conditions, params = _conditions(collection, where)
+    orders = effective_order(where, order_by)
+    id_descending = orders[-1].descending if orders else False
+    # Firestore leaves out documents that lack an ordered field.
+    conditions += [f"{_json_type(o.field)} IS NOT NULL" for o in orders]
+    keys = [(_field(o.field), o.descending) for o in orders] + [("id", id_descending)]
+    if start_after is not None:
+        values = [encode_value(normalize(_cursor_value(start_after, o.field))) for o in orders] + [start_after.id]
+        sql, cursor_params = _after(keys, values)
+        conditions.append(sql)
+        params.extend(cursor_params)
+    order_sql = ", ".join(f"{expr} {'DESC' if desc else 'ASC'}" for expr, desc in keys)
+    return f"SELECT id, data, version FROM docs WHERE {' AND '.join(conditions)} ORDER BY {order_sql}", params
+
+
+def _cursor_value(doc: Document, name: str) -> Any:
+    node: Any = doc.data
+    for segment in split_field_path(name):
+        if not isinstance(node, dict) or segment not in node:
+            raise InvalidValue(f"cursor document {doc.path} has no field {name!r} to continue after")
+        node = node[segment]
+    return node
+
+
+def _after(keys: list[tuple[str, bool]], values: list[Any]) -> tuple[str, list[Any]]:
+    """Rows strictly after ``values`` in the order ``keys``: (k1 > v1) OR (k1 = v1 AND k2 > v2) OR ..."""
+    branches, params = [], []
+    for i, (expr, descending) in enumerate(keys):
+        parts, branch_params = [], []
+        for j, (prev_expr, _) in enumerate(keys[:i]):
+            parts.append(f"{prev_expr} IS ?")
+            branch_params.append(values[j])
+        value = values[i]
+        if value is None:  # SQL NULL sorts first
+            parts.append("0" if descending else f"{expr} IS NOT NULL")
+        elif descending:
+            parts.append(f"({expr} < ? OR {expr} IS NULL)")
+            branch_params.append(value)
+        else:
+            parts.append(f"{expr} > ?")
+            branch_params.append(value)
+        branches.append("(" + " AND ".join(parts) + ")")
+        params.extend(branch_params)
+    return "(" + " OR ".join(branches) + ")", params
