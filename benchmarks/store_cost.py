@@ -1,0 +1,88 @@
+"""Store reads and writes per simulated day, leader plus standby, at default settings.
+
+Runs the real job loop of two instances on one embedded store through a whole
+day on a fake clock, and counts every call as Firestore would bill it
+(``exporter.store.instrumented``). Prints the totals beside the Firestore free
+tier (20,000 writes and 50,000 reads a day) and, as the baseline measured in
+the same run, the same day with a standby that polls the lock instead of
+watching it.
+
+    python benchmarks/store_cost.py [--days 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from exporter.clock import FakeClock  # noqa: E402
+from exporter.jobs.scheduler import run_together  # noqa: E402
+from exporter.runtime import Runtime  # noqa: E402
+from exporter.settings import Settings  # noqa: E402
+from exporter.store.sqlite import SqliteStore  # noqa: E402
+
+FREE_WRITES, FREE_READS = 20_000, 50_000
+GOAL = 3_000
+
+
+async def simulate(days: float, watch: bool) -> dict[str, dict[str, int]]:
+    start = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    clock = FakeClock(start)
+    with tempfile.TemporaryDirectory() as tmp:
+        runtimes = []
+        for name in ("leader", "standby"):
+            settings = Settings(store_url=f"sqlite:///{tmp}/cost.db", instance_id=name)
+            runtime = Runtime.build(settings, clock=clock, store=SqliteStore(f"{tmp}/cost.db"))
+            await runtime.start()
+            if watch:
+                runtime.leadership.start_watching()
+            runtimes.append(runtime)
+        base = {r.identity.instance_id: (r.store.usage.reads, r.store.usage.writes + r.store.usage.deletes) for r in runtimes}
+        await run_together(clock, [r.scheduler for r in runtimes], start + timedelta(days=days))
+        usage = {}
+        for runtime in runtimes:
+            reads0, writes0 = base[runtime.identity.instance_id]
+            u = runtime.store.usage
+            usage[runtime.identity.instance_id] = {
+                "reads": round((u.reads - reads0) / days),
+                "writes": round((u.writes + u.deletes - writes0) / days),
+            }
+            await runtime.close()
+    return usage
+
+
+def report(title: str, usage: dict[str, dict[str, int]]) -> tuple[int, int]:
+    reads = sum(u["reads"] for u in usage.values())
+    writes = sum(u["writes"] for u in usage.values())
+    print(f"\n{title}")
+    for name, u in usage.items():
+        print(f"  {name:8s} reads/day {u['reads']:7,d}   writes/day {u['writes']:7,d}")
+    print(f"  {'pair':8s} reads/day {reads:7,d}   writes/day {writes:7,d}")
+    print(f"  free tier used: reads {reads / FREE_READS:.3f}, writes {writes / FREE_WRITES:.3f}")
+    return reads, writes
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--days", type=float, default=1.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    watched = await simulate(args.days, watch=True)
+    polled = await simulate(args.days, watch=False)
+    reads, writes = report("longrun (standby watches the lock)", watched)
+    base_reads, base_writes = report("baseline (standby polls the lock every 5 s)", polled)
+    print(f"\nratio to baseline: reads {reads / max(base_reads, 1):.3f}, writes {writes / max(base_writes, 1):.3f}")
+    ok = reads < GOAL and writes < GOAL
+    print(f"goal: under {GOAL:,} reads and {GOAL:,} writes a day for the pair: {'MET' if ok else 'NOT MET'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

@@ -1,0 +1,235 @@
+"""The scheduler lease: exactly one instance leads, a standby takes over.
+
+    leadership = Leadership(store, paths, clock, instance_id="a", lease=120, renew=60)
+    next_due = await leadership.maintain()   # acquire, renew or step down
+    if leadership.holds(clock.now()):
+        ...                                   # write, stamped with leadership.generation
+
+Acquiring is a transaction (read the lock, write it when free, expired or
+ours). Renewing is a conditional update on the version we last wrote, so it
+costs no read and succeeds only while nobody else has written the lock. A
+leader trusts its lease only until shortly before it could expire
+(``domain.lease.trust_until``), so a leader whose renewals fail, or that was
+paused, stops acting before a standby may start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Callable
+
+from exporter.clock import Clock
+from exporter.domain import lease as rules
+from exporter.store import DocumentStore, Paths, PreconditionFailed, StoreError, Transaction
+from exporter.store.paths import LOCK_NAME
+
+log = logging.getLogger("longrun.lease")
+
+
+class Leadership:
+    def __init__(
+        self,
+        store: DocumentStore,
+        paths: Paths,
+        clock: Clock,
+        *,
+        instance_id: str,
+        deployment_id: str = "unknown",
+        lease: float = 120.0,
+        renew: float = 60.0,
+        standby_poll: float = 5.0,
+        lock_name: str = LOCK_NAME,
+        on_change: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.store, self.paths, self.clock = store, paths, clock
+        self.instance_id, self.deployment_id = instance_id, deployment_id
+        self.lease, self.renew, self.standby_poll = lease, renew, standby_poll
+        self.lock_name = lock_name
+        self.on_change = on_change
+        self.is_leader = False
+        self.generation = 0
+        self.observed: rules.LeaseView | None = None
+        self.lock_changed = asyncio.Event()
+        self.stopped = False
+        self._version: str | None = None
+        self._trust_until: datetime | None = None
+        self._next_due = clock.now()
+        self._unwatch: Callable[[], None] | None = None
+        self._logged_standby_for: str | None = None
+
+    @property
+    def path(self) -> str:
+        return self.paths.lock(self.lock_name)
+
+    def holds(self, now: datetime) -> bool:
+        """True while this instance may act as leader: it holds a lease it still trusts."""
+        return self.is_leader and not self.stopped and self._trust_until is not None and now < self._trust_until
+
+    @property
+    def lease_until(self) -> datetime | None:
+        return self.observed.lease_until if self.observed else None
+
+    @property
+    def next_due(self) -> datetime:
+        """When ``maintain`` next has work to do."""
+        return self._next_due
+
+    def start_watching(self) -> None:
+        """Follow the lock document as it changes, where the backend can watch.
+
+        The standby then learns of every renewal and release without reading,
+        and tries to acquire only when the lease is free or has expired.
+        """
+        loop = asyncio.get_running_loop()
+
+        def changed(data: dict | None) -> None:
+            loop.call_soon_threadsafe(self._on_lock_changed, data)
+
+        self._unwatch = self.store.watch(self.path, changed)
+
+    def _on_lock_changed(self, data: dict | None) -> None:
+        view = rules.parse_lock(data)
+        now = self.clock.now()
+        if self.is_leader:
+            if view is not None and view.holder != self.instance_id:
+                self._step_down(now, f"the lock now names {view.holder}")
+            return
+        self.observed = view
+        self._next_due = now if rules.can_acquire(view, self.instance_id, now) else self._standby_due(now, view)
+        self.lock_changed.set()
+
+    async def maintain(self) -> datetime:
+        """Acquire, renew or step down as due; returns when to call again."""
+        now = self.clock.now()
+        if self.stopped:
+            self._next_due = now + timedelta(days=365)
+            return self._next_due
+        if self.is_leader and not self.holds(now):
+            self._step_down(now, "the lease could have expired before it was renewed")
+        if now < self._next_due:
+            return self._next_due
+        if self.is_leader:
+            await self._renew(now)
+        else:
+            await self._try_acquire(now)
+        return self._next_due
+
+    def retry_later(self, seconds: float) -> None:
+        self._next_due = self.clock.now() + timedelta(seconds=seconds)
+
+    async def release(self) -> None:
+        """Give the lease up at once (on SIGTERM) so a standby takes over without waiting."""
+        self.stopped = True
+        if self._unwatch:
+            self._unwatch()
+        if not self.is_leader:
+            return
+        self.is_leader = False
+        now = self.clock.now()
+        try:
+            await self.store.update(self.path, rules.release_fields(now), if_version=self._version)
+            log.info("🔓 Lock released: %s (generation %s)", self.lock_name, self.generation)
+        except StoreError as exc:
+            log.warning("lock release failed (%s); the lease expires on its own at %s", exc.__class__.__name__, self.lease_until)
+        self._notify(False)
+
+    # ------------------------------------------------------------------ internals
+
+    async def _try_acquire(self, started: datetime) -> None:
+        async def attempt(tx: Transaction) -> tuple[bool, rules.LeaseView | None]:
+            current = await tx.get(self.path)
+            view = rules.parse_lock(current.data if current else None)
+            now = self.clock.now()
+            if not rules.can_acquire(view, self.instance_id, now):
+                return False, view
+            doc = rules.lock_document(self.instance_id, self.deployment_id, started, self.lease, rules.next_generation(view, self.instance_id))
+            tx.set(self.path, doc)
+            return True, rules.parse_lock(doc)
+
+        try:
+            acquired, view = await self.store.transaction(attempt)
+            if acquired:
+                stored = await self.store.get(self.path)
+                if stored is None or stored.get("holderInstanceId") != self.instance_id:
+                    acquired = False
+                else:
+                    self._version = stored.version
+        except StoreError as exc:
+            self._next_due = started + timedelta(seconds=self.standby_poll)
+            log.warning("lock: cannot reach the store to acquire %s (%s); retrying in %ss", self.lock_name, exc.__class__.__name__, self.standby_poll)
+            return
+        self.observed = view
+        if acquired and view is not None:
+            self.is_leader = True
+            self.generation = view.generation
+            self._trust_until = rules.trust_until(started, self.lease, self.renew)
+            self._next_due = started + timedelta(seconds=self.renew)
+            log.info("🔒 Lock acquired: %s (generation %s, instance %s)", self.lock_name, self.generation, self.instance_id)
+            self._logged_standby_for = None
+            self._notify(True)
+            return
+        self._next_due = self._standby_due(started, view)
+        holder = view.holder if view else None
+        if holder != self._logged_standby_for:
+            self._logged_standby_for = holder
+            log.info("⏳ Standing by: %s held by %s until %s", self.lock_name, holder, view.lease_until.isoformat() if view else "?")
+
+    def _standby_due(self, now: datetime, view: rules.LeaseView | None) -> datetime:
+        poll = timedelta(seconds=self.standby_poll)
+        if self._unwatch is not None:
+            # A watch wakes us on every change; poll only as a safety net.
+            poll = max(poll, timedelta(seconds=self.lease))
+        due = now + poll
+        if view is not None and now < view.lease_until < due:
+            due = view.lease_until
+        return due
+
+    async def _renew(self, started: datetime) -> None:
+        try:
+            try:
+                await self._conditional_renew(started)
+            except PreconditionFailed:
+                if not await self._still_ours():
+                    self._step_down(started, "another instance took the lock")
+                    return
+                await self._conditional_renew(started)
+        except StoreError as exc:
+            retry = max(0.2, min(self.renew / 4, 5.0))
+            self._next_due = started + timedelta(seconds=retry)
+            log.warning(
+                "lock: renewal failed (%s); retrying in %.1fs, stepping down at %s if it keeps failing",
+                exc.__class__.__name__, retry, self._trust_until.isoformat() if self._trust_until else "?",
+            )
+
+    async def _conditional_renew(self, started: datetime) -> None:
+        fields = rules.renewal_fields(started, self.lease)
+        doc = await self.store.update(self.path, fields, if_version=self._version)
+        self._version = doc.version
+        self._trust_until = rules.trust_until(started, self.lease, self.renew)
+        self._next_due = started + timedelta(seconds=self.renew)
+        self.observed = rules.LeaseView(self.instance_id, fields["leaseUntil"], self.generation)
+
+    async def _still_ours(self) -> bool:
+        """A renewal whose answer was lost leaves us with an old version: check before giving up."""
+        doc = await self.store.get(self.path)
+        view = rules.parse_lock(doc.data if doc else None)
+        if view and view.holder == self.instance_id and view.generation == self.generation and not view.released:
+            self._version = doc.version
+            return True
+        self.observed = view
+        return False
+
+    def _step_down(self, now: datetime, why: str) -> None:
+        if not self.is_leader:
+            return
+        self.is_leader = False
+        self._trust_until = None
+        self._next_due = now
+        log.warning("🔓 Stepping down from %s (generation %s): %s", self.lock_name, self.generation, why)
+        self._notify(False)
+
+    def _notify(self, leading: bool) -> None:
+        if self.on_change:
+            self.on_change(leading)

@@ -1,0 +1,133 @@
+"""The alert monitor: every hour (by default), check each condition and open or resolve incidents.
+
+Thresholds come from the config document, re-read at every run. Each check
+ends in a ``Decision`` (``exporter.domain.incidents``): open (or update) the
+incident of its (type, subject), resolve it, or hold when the check cannot
+tell (no target configured, store unreachable), so nothing is resolved blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from exporter.domain import incidents as rules
+from exporter.domain.heartbeats import HeartbeatAccumulator
+from exporter.domain.slots import next_slot
+from exporter.jobs.heartbeat import HeartbeatJob
+from exporter.services.config import ConfigSource
+from exporter.services.incidents import IncidentService
+from exporter.services.probes import PROBE_TYPES
+from exporter.services.rollups import RollupService
+from exporter.store import DocumentStore, Filter, Order, Paths
+
+log = logging.getLogger("longrun.monitor")
+
+WINDOW = timedelta(hours=1)
+
+
+def _parse(text: Any) -> datetime | None:
+    return datetime.fromisoformat(text) if isinstance(text, str) else None
+
+
+def reconnects_in(totals: list[int]) -> int | None:
+    """Reconnects counted by the target between consecutive heartbeats; a drop is a counter reset."""
+    if len(totals) < 2:
+        return None
+    return sum(later - earlier if later >= earlier else later for earlier, later in zip(totals, totals[1:]))
+
+
+class MonitorJob:
+    name = "monitor"
+    leader_only = True
+
+    def __init__(
+        self, store: DocumentStore, paths: Paths, config: ConfigSource, incidents: IncidentService,
+        heartbeat: HeartbeatJob, rollups: RollupService, interval: float,
+    ) -> None:
+        self.store, self.paths, self.config = store, paths, config
+        self.incidents, self.heartbeat, self.rollups = incidents, heartbeat, rollups
+        self.interval = interval
+        self.last_decisions: list[rules.Decision] = []
+
+    def first_due(self, now: datetime) -> datetime:
+        return self.next_due(now)
+
+    def next_due(self, now: datetime) -> datetime:
+        return next_slot(now, self.interval)
+
+    async def run(self, now: datetime) -> None:
+        config = await self.config.load()
+        thresholds = config["alertThresholds"]
+        decisions = [*await self._heartbeats(now, thresholds)]
+        for probe_type in PROBE_TYPES:
+            decisions.append(await self._probe(probe_type, thresholds))
+        decisions.append(self._accounts(config))
+        decisions.append(self._rollup())
+        for decision in decisions:
+            await self.apply(decision)
+        self.last_decisions = decisions
+
+    async def apply(self, decision: rules.Decision) -> None:
+        """Open or resolve; the times come from the evidence (``since``/``until``), not from when we looked."""
+        since, until = _parse(decision.details.get("since")), _parse(decision.details.get("until"))
+        if decision.action == "open":
+            await self.incidents.detect(decision.type, decision.subject, reason=decision.reason, details=decision.details, source="monitor", at=since)
+        elif decision.action == "resolve":
+            active = await self.incidents.active(decision.type, decision.subject)
+            if active is not None:
+                ended = until or _parse((active.get("details") or {}).get("until"))
+                await self.incidents.clear(decision.type, decision.subject, source="monitor", at=ended)
+
+    async def _heartbeats(self, now: datetime, thresholds: dict[str, Any]) -> tuple[rules.Decision, rules.Decision]:
+        """Missed heartbeats and reconnects in the last hour, from one pass over its heartbeats."""
+        start = now - WINDOW
+        acc = HeartbeatAccumulator(start, now, self.heartbeat.interval)
+        totals: list[int] = []
+        window = [Filter("ts", ">=", start), Filter("ts", "<", now)]
+        async for doc in self.store.stream(self.paths.heartbeats, where=window, order_by=[Order("ts")]):
+            acc.add(doc.data)
+            total = doc.get("reconnectsTotal")
+            if isinstance(total, int) and not isinstance(total, bool):
+                totals.append(total)
+        result = acc.result()
+        missed = rules.missed_heartbeats_decision(result, thresholds["missedHbPerHour"])
+        if missed.active and result.largest_gaps:
+            # The episode started at the first missing slot; it ended when heartbeats came back.
+            gap = result.largest_gaps[0]
+            first_missing = gap.start if gap.start == start else gap.start + timedelta(seconds=self.heartbeat.interval)
+            missed.details["since"] = first_missing.isoformat()
+            missed.details["until"] = gap.end.isoformat() if gap.end < now else None
+        return missed, rules.reconnect_loop_decision(reconnects_in(totals), thresholds["reconnectLoop"])
+
+    async def _probe(self, probe_type: str, thresholds: dict[str, Any]) -> rules.Decision:
+        limit = int(thresholds["consecutiveProbeFails"]) + 10
+        docs = await self.store.query(
+            self.paths.probes, where=[Filter("type", "==", probe_type)], order_by=[Order("ts", descending=True)], limit=limit
+        )
+        newest_first = [d.data for d in docs]
+        streak = rules.consecutive_failures(newest_first)
+        decision = rules.probe_fail_decision(streak, int(thresholds["consecutiveProbeFails"]), probe_type=probe_type)
+        failures = [d for d in newest_first if d.get("result") == "FAIL"][:streak]
+        if failures:
+            decision.details["since"] = failures[-1]["ts"].isoformat()  # the first failure of the streak
+        passes = [d for d in newest_first if d.get("result") == "PASS"]
+        if passes and not decision.active:
+            decision.details["until"] = passes[0]["ts"].isoformat()  # the pass that ended it
+        return decision
+
+    def _accounts(self, config: dict[str, Any]) -> rules.Decision:
+        target = self.heartbeat.state.last_target
+        connected = target.connected_count if target and target.up else None
+        needs_qr = target.needs_qr_count if target and target.up else None
+        return rules.logged_out_decision(connected, config["expectedAccounts"], needs_qr=needs_qr)
+
+    def _rollup(self) -> rules.Decision:
+        failure = self.rollups.last_failure
+        if failure is None:
+            return rules.Decision("rollup_failed", "rollup", False, "the last rollup succeeded")
+        return rules.Decision(
+            "rollup_failed", "rollup", True, f"rollup of {failure.day.isoformat()} failed: {failure.error}",
+            {"day": failure.day.isoformat(), "error": failure.error},
+        )

@@ -1,0 +1,121 @@
+"""Every metric longrun exports: name, type, help and labels, in one list.
+
+This is data, not registration: the exporter builds its collectors from it,
+and the shipped Prometheus rules and Grafana dashboards are tested against it,
+so a renamed metric breaks the test that names it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+PREFIX = "longrun_"
+
+# Label values initialised to 0 so that every series exists from the first scrape.
+WINDOWS = ("1h", "24h", "7d")
+PROBE_TYPES = ("outbound", "queue", "inbound")
+PROBE_RESULTS = ("PASS", "FAIL", "SKIP")
+INCIDENT_TYPES = (
+    "missed_heartbeat", "probe_fail", "logged_out", "reconnect_loop", "rollup_failed",
+    "queue_depth", "store_down", "no_leader", "alert",
+)
+SEVERITIES = ("P1", "P2", "P3")
+JOBS = ("lease", "heartbeat", "outbound_probe", "queue_probe", "inbound_probe", "monitor", "rollup", "retention", "refresh")
+TELEGRAM_RESULTS = ("sent", "retried", "failed")
+ALERT_STATUSES = ("firing", "resolved")
+INCIDENT_SOURCES = ("monitor", "alertmanager", "manual")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str  # without the longrun_ prefix; counters without _total
+    kind: Literal["gauge", "counter", "info"]
+    help: str
+    labels: tuple[str, ...] = ()
+
+    @property
+    def full_name(self) -> str:
+        return PREFIX + self.name
+
+    @property
+    def sample_names(self) -> tuple[str, ...]:
+        """The names that appear in the exposition (and so in PromQL)."""
+        if self.kind == "counter":
+            return (self.full_name + "_total",)
+        if self.kind == "info":
+            return (self.full_name + "_info",)
+        return (self.full_name,)
+
+
+CATALOG: tuple[MetricSpec, ...] = (
+    # heartbeats
+    MetricSpec("heartbeat_last_timestamp_seconds", "gauge", "When the newest heartbeat of any instance was written (epoch seconds)."),
+    MetricSpec("heartbeat_interval_seconds", "gauge", "Configured heartbeat interval."),
+    MetricSpec("heartbeat_max_gap_seconds", "gauge", "Longest gap between heartbeats in the window, edges included.", ("window",)),
+    MetricSpec("heartbeat_coverage_ratio", "gauge", "Heartbeats written over heartbeats expected in the window (0-1).", ("window",)),
+    MetricSpec("heartbeat_missed", "gauge", "Heartbeat slots without a document in the window.", ("window",)),
+    MetricSpec("heartbeat_drift_seconds", "gauge", "Write time minus slot start of this instance's last heartbeat."),
+    MetricSpec("heartbeats_written", "counter", "Heartbeat documents this instance wrote."),
+    # probes
+    MetricSpec("probe_success", "gauge", "1 when the probe's last result was PASS, 0 when FAIL or SKIP.", ("type",)),
+    MetricSpec("probe_skipped", "gauge", "1 when the probe's last result was SKIP (not configured).", ("type",)),
+    MetricSpec("probe_last_run_timestamp_seconds", "gauge", "When the probe last ran.", ("type",)),
+    MetricSpec("probe_latency_seconds", "gauge", "Latency of the probe's last run.", ("type",)),
+    MetricSpec("probe_consecutive_failures", "gauge", "FAIL results in a row, newest first.", ("type",)),
+    MetricSpec("probe_runs", "counter", "Probe runs by result.", ("type", "result")),
+    # incidents
+    MetricSpec("incidents_open", "gauge", "Open or acknowledged incidents.", ("type", "severity")),
+    MetricSpec("incidents", "counter", "Incidents opened.", ("type", "severity")),
+    MetricSpec("incidents_last_24h", "gauge", "Incidents that started in the last 24 hours."),
+    MetricSpec("incidents_opened", "counter", "Incidents opened by this instance, by source.", ("source",)),
+    MetricSpec("incidents_resolved", "counter", "Incidents resolved by this instance, by source.", ("source",)),
+    # leadership and store
+    MetricSpec("leader", "gauge", "1 when this instance holds the scheduler lease."),
+    MetricSpec("lock_generation", "gauge", "Generation (fencing token) of the scheduler lease."),
+    MetricSpec("lock_lease_expiry_timestamp_seconds", "gauge", "When the current scheduler lease expires."),
+    MetricSpec("store_up", "gauge", "1 when the last store operation succeeded."),
+    MetricSpec("store_errors", "counter", "Store operations that failed.", ("operation",)),
+    MetricSpec("config_errors", "counter", "Runtime config documents rejected as invalid (last good kept)."),
+    # jobs
+    MetricSpec("job_last_success_timestamp_seconds", "gauge", "When the job last finished without error.", ("job",)),
+    MetricSpec("job_last_duration_seconds", "gauge", "How long the job's last run took.", ("job",)),
+    MetricSpec("job_runs", "counter", "Job runs started.", ("job",)),
+    MetricSpec("job_failures", "counter", "Job runs that raised.", ("job",)),
+    MetricSpec("rollup_last_day_timestamp_seconds", "gauge", "Start of the newest UTC day that has a rollup."),
+    MetricSpec("rollup_uptime_ratio", "gauge", "Uptime of the newest rolled-up day (0-1)."),
+    # monitored target
+    MetricSpec("target_up", "gauge", "1 when the monitored service answered its status request."),
+    MetricSpec("connected_accounts", "gauge", "Accounts the monitored service reports connected."),
+    MetricSpec("expected_accounts", "gauge", "Accounts expected connected (config document)."),
+    MetricSpec("reconnecting_accounts", "gauge", "Accounts the monitored service reports reconnecting."),
+    MetricSpec("needs_qr_accounts", "gauge", "Accounts that need a new QR login."),
+    MetricSpec("queue_depth", "gauge", "Outgoing queue depth of the monitored service."),
+    MetricSpec("target_reconnects", "counter", "Reconnects the monitored service reports (its own counter)."),
+    # thresholds from the config document, so rules follow edits
+    MetricSpec("alert_threshold", "gauge", "Alert thresholds of the runtime config document.", ("name",)),
+    # alert bridge and Telegram
+    MetricSpec("alertmanager_alerts", "counter", "Alerts received from Alertmanager, by their own status.", ("status",)),
+    MetricSpec("telegram_messages", "counter", "Telegram sends by outcome.", ("result",)),
+    MetricSpec("outbox_depth", "gauge", "Messages waiting in the outbox."),
+    MetricSpec("outbox_oldest_timestamp_seconds", "gauge", "When the oldest waiting message was queued (0 when empty)."),
+    # identity
+    MetricSpec("build", "info", "Version, commit and instance of this process.", ("version", "commit", "instance_id")),
+)
+
+THRESHOLD_NAMES = (
+    "missedHbPerHour", "consecutiveProbeFails", "queueDepthThreshold", "reconnectLoop",
+    "maxIncidentsPerDay", "insufficientDataThreshold", "coverageAlertRatio",
+)
+
+
+def by_name() -> dict[str, MetricSpec]:
+    return {spec.full_name: spec for spec in CATALOG}
+
+
+def exposed_names() -> set[str]:
+    """Every sample name a scrape can contain, for checking rules and dashboards."""
+    names: set[str] = set()
+    for spec in CATALOG:
+        names.update(spec.sample_names)
+    return names

@@ -1,0 +1,114 @@
+"""Builds the running service from settings: one object holding every part.
+
+    runtime = Runtime.build(settings, clock=RealClock(), session=session)
+    await runtime.start()           # config document, lease watch
+    await runtime.scheduler.run(stop)
+
+The HTTP routes, the CLI and the tests all reach the parts through a Runtime,
+so nothing is created at import and every part can be replaced in a test.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiohttp
+
+from exporter.clock import Clock
+from exporter.domain import runtime_config
+from exporter.jobs.daily import RetentionJob, RollupJob
+from exporter.jobs.heartbeat import HeartbeatJob, Identity
+from exporter.jobs.leadership import Leadership
+from exporter.jobs.monitor import MonitorJob
+from exporter.jobs.probes import probe_jobs
+from exporter.jobs.scheduler import Scheduler
+from exporter.services.config import ConfigSource
+from exporter.services.incidents import IncidentService, LogNotifier, Notifier
+from exporter.services.probes import InboundRegistry, ProbeRunner
+from exporter.services.retention import RetentionService
+from exporter.services.rollups import RollupService
+from exporter.settings import Settings
+from exporter.store import DocumentStore, Paths, StoreError, open_store
+from exporter.store.instrumented import InstrumentedStore
+from exporter.target import TargetClient
+
+log = logging.getLogger("longrun")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+    store: InstrumentedStore
+    paths: Paths
+    identity: Identity
+    config: ConfigSource
+    leadership: Leadership
+    heartbeat: HeartbeatJob
+    probes: ProbeRunner
+    inbound: InboundRegistry
+    incidents: IncidentService
+    rollups: RollupService
+    retention: RetentionService
+    monitor: MonitorJob
+    scheduler: Scheduler
+    started_at: datetime
+    session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock,
+        store: DocumentStore | None = None,
+        session: aiohttp.ClientSession | None = None,
+        notifier: Notifier | None = None,
+    ) -> "Runtime":
+        inner = store if store is not None else open_store(settings)
+        instrumented = inner if isinstance(inner, InstrumentedStore) else InstrumentedStore(inner, clock)
+        paths = Paths(settings.root)
+        identity = Identity(settings.instance_id, settings.deployment_id, settings.commit, settings.service_version)
+        seed = runtime_config.defaults(
+            heartbeat_interval=settings.heartbeat_interval,
+            lease=settings.lease,
+            renew=settings.renew,
+            outbound_interval=settings.outbound_interval,
+            queue_interval=settings.queue_interval,
+            inbound_interval=settings.inbound_interval,
+        )
+        config = ConfigSource(instrumented, paths, seed, clock)
+        leadership = Leadership(
+            instrumented, paths, clock,
+            instance_id=settings.instance_id, deployment_id=settings.deployment_id,
+            lease=settings.lease, renew=settings.renew, standby_poll=settings.standby_poll,
+        )
+        target = TargetClient(session, settings.target_url, settings.target_timeout) if settings.target_url and session else None
+        started_at = clock.now()
+        heartbeat = HeartbeatJob(instrumented, paths, clock, leadership, identity, settings.heartbeat_interval, target, started_at)
+        inbound = InboundRegistry()
+        probes = ProbeRunner(instrumented, paths, clock, identity, settings, config, leadership, session, inbound)
+        incidents = IncidentService(instrumented, paths, clock, config, notifier or LogNotifier())
+        rollups = RollupService(instrumented, paths, clock, config, identity, settings.heartbeat_interval)
+        retention = RetentionService(instrumented, paths, clock, config)
+        monitor = MonitorJob(instrumented, paths, config, incidents, heartbeat, rollups, settings.monitor_interval)
+        jobs = [heartbeat, *probe_jobs(probes, config, settings), monitor, RollupJob(rollups), RetentionJob(retention)]
+        scheduler = Scheduler(clock, leadership, jobs)
+        return cls(
+            settings, clock, instrumented, paths, identity, config, leadership, heartbeat, probes, inbound,
+            incidents, rollups, retention, monitor, scheduler, started_at, session,
+        )
+
+    async def start(self) -> None:
+        """Create the config document when missing; a store outage here is logged, not fatal."""
+        log.info("🔧 Initializing long-run jobs (instanceId: %s, store: %s)", self.identity.instance_id, self.store.kind)
+        try:
+            await self.config.ensure()
+        except StoreError as exc:
+            log.error("store unreachable at start (%s: %s); standing by and retrying", exc.__class__.__name__, exc)
+
+    async def close(self) -> None:
+        await self.scheduler.shutdown()
+        await self.store.close()

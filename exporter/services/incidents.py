@@ -1,0 +1,232 @@
+"""The incident service: one place where every source opens, updates and resolves incidents.
+
+    service = IncidentService(store, paths, clock, config, notifier)
+    doc, change = await service.detect("missed_heartbeat", "heartbeat", reason="5 of 60 missed", source="monitor")
+    await service.clear("missed_heartbeat", "heartbeat", source="monitor")
+
+Opening is idempotent per (type, subject) while an incident is open: a small
+index document ``incident_keys/{openKey}`` points at the active incident, and
+both are read and written in one transaction, so the monitor on the leader and
+the Alertmanager webhook on any instance converge on the same document.
+
+Every state change is saved first, with the change appended to the incident's
+``changes``; delivery (the notifier) comes after and is recorded in
+``notified``. A delivery that failed is retried on the next touch of the
+incident, so a change is never lost and never announced twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping, Protocol, Sequence
+
+from exporter.clock import Clock
+from exporter.domain import incidents as rules
+from exporter.services.config import ConfigSource
+from exporter.store import DocumentStore, Filter, NotFound, Order, Paths, Transaction
+
+log = logging.getLogger("longrun.incidents")
+
+NOTIFY_CHANGES = ("opened", "escalated", "acknowledged", "resolved")
+
+
+class Notifier(Protocol):
+    async def incident_changed(self, incident: Mapping[str, Any], change: str) -> None:
+        """Deliver one state change. Must be safe to call again for the same (incidentId, change)."""
+
+
+class LogNotifier:
+    async def incident_changed(self, incident: Mapping[str, Any], change: str) -> None:
+        log.warning(
+            "🚨 Incident %s %s: %s %s (%s)%s",
+            incident.get("incidentId"), change, incident.get("severity"), incident.get("type"),
+            incident.get("reason") or "", f", MTTR {incident.get('mttrSec')}s" if change == "resolved" else "",
+        )
+
+
+@dataclass
+class IncidentCounters:
+    opened: dict[str, int]
+    resolved: dict[str, int]
+
+
+class IncidentService:
+    def __init__(self, store: DocumentStore, paths: Paths, clock: Clock, config: ConfigSource, notifier: Notifier) -> None:
+        self.store, self.paths, self.clock = store, paths, clock
+        self.config, self.notifier = config, notifier
+        self.counters = IncidentCounters({}, {})
+
+    def _index_path(self, key: str) -> str:
+        return f"{self.paths.root}/incident_keys/{key}"
+
+    # ------------------------------------------------------------------ detection
+
+    async def detect(
+        self,
+        incident_type: str,
+        subject: str,
+        *,
+        reason: str = "",
+        details: Mapping[str, Any] | None = None,
+        source: str = "monitor",
+        severity: str | None = None,
+        at: datetime | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], str]:
+        """The problem is present: open a new incident or update the open one."""
+        now = at or self.clock.now()
+        overrides = self.config.current.get("severities")
+        key = rules.open_key(incident_type, subject)
+
+        async def work(tx: Transaction) -> tuple[dict[str, Any], str]:
+            existing = await self._active_via_index(tx, key)
+            doc, change = rules.on_detected(
+                existing, now, details or {}, incident_type=incident_type, subject=subject,
+                reason=reason, severity=severity, severity_overrides=overrides, source=source,
+            )
+            if extra:
+                doc.update(extra)
+            if change != rules.Change.UPDATED:
+                doc["changes"] = [*doc.get("changes", []), str(change)]
+            tx.set(self.paths.incident(doc["incidentId"]), doc)
+            if existing is None:
+                tx.set(self._index_path(key), {"incidentId": doc["incidentId"], "type": incident_type, "subject": subject})
+            return doc, str(change)
+
+        doc, change = await self.store.transaction(work)
+        if change == "opened":
+            self._count(self.counters.opened, source)
+        await self._deliver(doc)
+        return doc, change
+
+    async def clear(
+        self, incident_type: str, subject: str, *, source: str = "monitor", at: datetime | None = None,
+        root_cause: str | None = None, extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """The problem is gone: resolve the active incident of (type, subject), if any."""
+        key = rules.open_key(incident_type, subject)
+        now = self.clock.now()
+
+        async def work(tx: Transaction) -> dict[str, Any] | None:
+            existing = await self._active_via_index(tx, key)
+            if existing is None:
+                return None
+            doc = rules.resolve(existing, max(at or now, existing["tsStart"]), root_cause)
+            doc.update(extra or {}, resolvedBy=source)
+            doc["changes"] = [*doc.get("changes", []), "resolved"]
+            tx.set(self.paths.incident(doc["incidentId"]), doc)
+            tx.delete(self._index_path(key))
+            return doc
+
+        doc = await self.store.transaction(work)
+        if doc is not None:
+            self._count(self.counters.resolved, source)
+            await self._deliver(doc)
+        return doc
+
+    async def active(self, incident_type: str, subject: str) -> dict[str, Any] | None:
+        """The open or acknowledged incident of (type, subject), if any."""
+        return await self.store.transaction(lambda tx: self._active_via_index(tx, rules.open_key(incident_type, subject)))
+
+    async def _active_via_index(self, tx: Transaction, key: str) -> dict[str, Any] | None:
+        pointer = await tx.get(self._index_path(key))
+        if pointer is None or not isinstance(pointer.get("incidentId"), str):
+            return None
+        current = await tx.get(self.paths.incident(pointer.get("incidentId")))
+        return current.data if current is not None and rules.is_active(current.data) else None
+
+    # ------------------------------------------------------------------ the runbook's workflow
+
+    async def open_manual(
+        self, incident_type: str, *, reason: str, ts_start: datetime, ts_end: datetime | None = None,
+        severity: str | None = None, owner: str | None = None, subject: str | None = None,
+    ) -> dict[str, Any]:
+        """An operator's incident, e.g. the runbook's manual gap record with tsStart/tsEnd/reason."""
+        subject = subject or f"manual-{ts_start:%Y%m%dT%H%M%S}"
+        doc = rules.new_incident(
+            incident_type, subject, ts_start, severity=severity, source="manual", reason=reason,
+            owner=owner, severity_overrides=self.config.current.get("severities"),
+        )
+        doc["changes"] = ["opened"]
+        if ts_end is not None:
+            doc = rules.resolve(doc, ts_end)
+            doc["changes"].append("resolved")
+        await self.store.create(self.paths.incident(doc["incidentId"]), doc)
+        if ts_end is None:
+            await self.store.set(self._index_path(doc["openKey"]), {"incidentId": doc["incidentId"], "type": incident_type, "subject": subject})
+        self._count(self.counters.opened, "manual")
+        await self._deliver(doc)
+        return doc
+
+    async def change(
+        self, incident_id: str, *, status: str | None = None, owner: str | None = None,
+        root_cause: str | None = None, ts_end: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Acknowledge, assign, resolve or record a root cause. Raises NotFound, IncidentTransitionError."""
+        path = self.paths.incident(incident_id)
+        now = self.clock.now()
+
+        async def work(tx: Transaction) -> dict[str, Any]:
+            current = await tx.get(path)
+            if current is None:
+                raise NotFound(f"no incident {incident_id}")
+            doc = dict(current.data)
+            if owner is not None:
+                doc = rules.assign(doc, owner, now)
+            if root_cause is not None:
+                doc = rules.set_root_cause(doc, root_cause, now)
+            if status == "acknowledged":
+                doc = rules.acknowledge(doc, owner or doc.get("owner") or "", now)
+                doc["changes"] = [*doc.get("changes", []), "acknowledged"]
+            elif status == "resolved":
+                doc = rules.resolve(doc, ts_end or now, root_cause)
+                doc["changes"] = [*doc.get("changes", []), "resolved"]
+                tx.delete(self._index_path(doc.get("openKey") or rules.open_key(doc["type"], doc.get("subject", ""))))
+            elif status not in (None, "open"):
+                raise rules.IncidentTransitionError(f"unknown status {status!r}")
+            tx.set(path, doc)
+            return doc
+
+        doc = await self.store.transaction(work)
+        if status == "resolved":
+            self._count(self.counters.resolved, "manual")
+        await self._deliver(doc)
+        return doc
+
+    async def get(self, incident_id: str) -> dict[str, Any] | None:
+        doc = await self.store.get(self.paths.incident(incident_id))
+        return doc.data if doc else None
+
+    async def list(self, *, status: Sequence[str] = (), incident_type: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        where = []
+        if status:
+            where.append(Filter("status", "in", list(status)) if len(status) > 1 else Filter("status", "==", status[0]))
+        if incident_type:
+            where.append(Filter("type", "==", incident_type))
+        docs = await self.store.query(self.paths.incidents, where=where, order_by=[Order("tsStart", descending=True)], limit=limit)
+        return [d.data for d in docs]
+
+    # ------------------------------------------------------------------ delivery
+
+    async def _deliver(self, doc: dict[str, Any]) -> None:
+        """Announce every recorded change not yet announced, then record that it was."""
+        notified = dict(doc.get("notified") or {})
+        pending = [(i, c) for i, c in enumerate(doc.get("changes", [])) if c in NOTIFY_CHANGES and f"{i}:{c}" not in notified]
+        for index, change in pending:
+            await self.notifier.incident_changed(doc, change)
+            notified[f"{index}:{change}"] = self.clock.now()
+        if pending:
+            await self.store.update(self.paths.incident(doc["incidentId"]), {"notified": notified})
+            doc["notified"] = notified
+
+    async def redeliver(self, incident_id: str) -> None:
+        """Deliver what an earlier failure left undelivered (the webhook's retry path)."""
+        doc = await self.get(incident_id)
+        if doc is not None:
+            await self._deliver(doc)
+
+    @staticmethod
+    def _count(counter: dict[str, int], source: str) -> None:
+        counter[source] = counter.get(source, 0) + 1

@@ -1,0 +1,75 @@
+"""The aiohttp application: one port for health, metrics, the admin API and the status page.
+
+    app = create_app(runtime)
+    web.run_app(app)
+
+Every error leaves as JSON ``{"error": "..."}``; a stack trace never reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from exporter.runtime import Runtime
+
+log = logging.getLogger("longrun.web")
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+MAX_BODY = 1024 * 1024
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.content_type == "application/json" or exc.status < 400:
+            raise
+        message = exc.reason if exc.status != 404 else f"no route {request.method} {request.path}"
+        if exc.status == 405:
+            message = f"method {request.method} not allowed on {request.path}"
+        if exc.status == 413:
+            message = f"request body larger than {MAX_BODY} bytes"
+        return _json_error(exc.status, message, exc.headers)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return web.json_response({"error": "internal error; see the server log"}, status=500)
+
+
+def _json_error(status: int, message: str, headers=None) -> web.Response:
+    extra = {k: v for k, v in (headers or {}).items() if k.lower() in ("allow", "retry-after")}
+    return web.json_response({"error": message}, status=status, headers=extra)
+
+
+async def health(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    now = runtime.clock.now()
+    usage = runtime.store.usage
+    last = runtime.heartbeat.state.last_written
+    body = {
+        "status": "ok" if usage.up else "degraded",
+        "uptime": round((now - runtime.started_at).total_seconds(), 3),
+        "instanceId": runtime.identity.instance_id,
+        "serviceVersion": runtime.identity.service_version,
+        "commitHash": runtime.identity.commit,
+        "leader": runtime.leadership.holds(now),
+        "lockGeneration": runtime.leadership.generation,
+        "store": {
+            "kind": runtime.store.kind,
+            "up": usage.up,
+            "lastOkAt": usage.last_ok.isoformat() if usage.last_ok else None,
+            "lastError": usage.last_error,
+        },
+        "lastHeartbeat": last["tsIso"] if last else None,
+    }
+    return web.json_response(body)
+
+
+def create_app(runtime: Runtime) -> web.Application:
+    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY)
+    app[RUNTIME] = runtime
+    app.router.add_get("/health", health)
+    return app
