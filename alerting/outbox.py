@@ -1,0 +1,355 @@
+"""The persisted Telegram outbox: save the message first, deliver it after.
+
+Each message is a document ``{root}/outbox/{messageId}`` whose id is derived
+from a dedup key, the chat and the part number, so enqueueing the same logical
+message again (an HA Alertmanager duplicate, a webhook retry, a repeat) is a
+no-op. Workers claim a message with a conditional update before sending it, so
+two instances never send the same message twice; a claim left by a worker that
+died mid-send expires after ``claim_timeout`` and the message is sent again.
+
+    outbox = Outbox(store, paths, clock)
+    await outbox.enqueue(messages_for(notification_key(payload), render_group(payload, now=clock.now()),
+                                      chats.configured))
+    worker = OutboxWorker(store, paths, client, Pacer(clock), clock, chats)
+    worker.wake()                       # after an enqueue: don't wait for the next poll
+    await worker.run(stop_event)        # or: await worker.run_once()
+
+Document fields: chatId, text, part, seq (order within one enqueue), createdAt, nextAttemptAt, attempts,
+status (pending | sent | failed), dedupKey, sentAt, lastError, claimedBy,
+claimedUntil, telegramMessageId, configuredChatId.
+
+Firestore needs a composite index on (status ==, createdAt asc, seq asc).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable, Sequence
+
+from alerting.telegram.client import Delivered, Migrated, Permanent, RetryAfter, SendResult, TelegramClient, Transient
+from alerting.telegram.format import LIMIT, utf16_len
+from alerting.telegram.pacing import Pacer
+from exporter.clock import Clock
+from exporter.store.base import (
+    AlreadyExists, Document, DocumentStore, Filter, NotFound, Order, PreconditionFailed, StoreError,
+)
+from exporter.store.paths import Paths
+
+log = logging.getLogger(__name__)
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+# ---------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    chat_id: str
+    text: str
+    dedup_key: str
+    part: int = 1
+
+    @property
+    def message_id(self) -> str:
+        return message_id(self.dedup_key, self.chat_id, self.part)
+
+
+def message_id(dedup_key: str, chat_id: str, part: int) -> str:
+    """The outbox document id: the same logical message always gets the same id."""
+    return hashlib.sha256(f"{dedup_key}\0{chat_id}\0{part}".encode()).hexdigest()[:40]
+
+
+def messages_for(dedup_key: str, texts: Sequence[str], chat_ids: Iterable[str]) -> list[OutgoingMessage]:
+    """Every part of one logical message, for every chat."""
+    return [OutgoingMessage(str(chat), text, dedup_key, part)
+            for chat in chat_ids for part, text in enumerate(texts, start=1)]
+
+
+class ChatRoutes:
+    """The configured chats, and where each now lives: a group upgraded to a supergroup moves.
+
+    Messages keep the configured chat id in their id (so dedup survives a move);
+    the worker resolves it to the current chat at send time.
+    """
+
+    def __init__(self, chat_ids: Iterable[str]) -> None:
+        self.configured: tuple[str, ...] = tuple(str(chat) for chat in chat_ids)
+        self._moved: dict[str, str] = {}
+
+    def resolve(self, chat_id: str) -> str:
+        chat_id, seen = str(chat_id), set()
+        while chat_id in self._moved and chat_id not in seen:
+            seen.add(chat_id)
+            chat_id = self._moved[chat_id]
+        return chat_id
+
+    def migrate(self, old: str, new: str) -> None:
+        log.warning("telegram chat %s moved to %s: update TELEGRAM_CHAT_ID", old, new)
+        self._moved[str(old)] = str(new)
+
+    @property
+    def moved(self) -> dict[str, str]:
+        return dict(self._moved)
+
+
+def backoff_delay(attempt: int, rng: random.Random, base: float = 1.0, cap: float = 300.0) -> float:
+    """Exponential backoff with jitter: about base·2^(attempt-1), between half and all of it, capped."""
+    ceiling = min(cap, base * 2 ** min(max(attempt - 1, 0), 30))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+# ---------------------------------------------------------------- the collection
+
+
+class Outbox:
+    """The outbox collection: enqueue, and what is waiting."""
+
+    def __init__(self, store: DocumentStore, paths: Paths, clock: Clock) -> None:
+        self._store = store
+        self._collection = paths.outbox
+        self._clock = clock
+
+    def path(self, message_id: str) -> str:
+        return f"{self._collection}/{message_id}"
+
+    async def enqueue(self, messages: Iterable[OutgoingMessage]) -> int:
+        """Save messages for delivery, to be sent in this order; returns how many were new."""
+        messages = list(messages)
+        for m in messages:
+            if utf16_len(m.text) > LIMIT or not m.text:
+                raise ValueError(f"message part {m.part} for chat {m.chat_id} is empty or longer than {LIMIT}")
+        now, created = self._clock.now(), 0
+        for seq, m in enumerate(messages):
+            try:
+                await self._store.create(self.path(m.message_id), {
+                    "chatId": m.chat_id, "configuredChatId": m.chat_id, "text": m.text, "part": m.part, "seq": seq,
+                    "dedupKey": m.dedup_key, "createdAt": now, "nextAttemptAt": now, "attempts": 0,
+                    "status": PENDING, "sentAt": None, "lastError": None, "claimedBy": None, "claimedUntil": None,
+                })
+                created += 1
+            except AlreadyExists:
+                pass
+        return created
+
+    async def pending(self, limit: int | None = None) -> list[Document]:
+        """Pending messages, oldest first (in enqueue order within one enqueue)."""
+        return await self._store.query(self._collection, where=[Filter("status", "==", PENDING)],
+                                       order_by=[Order("createdAt"), Order("seq")], limit=limit)
+
+    async def depth(self) -> int:
+        return await self._store.count(self._collection, where=[Filter("status", "==", PENDING)])
+
+    async def oldest_created_at(self) -> datetime | None:
+        oldest = await self.pending(limit=1)
+        return oldest[0].data["createdAt"] if oldest else None
+
+
+# ---------------------------------------------------------------- delivery
+
+
+@dataclass
+class OutboxStats:
+    """Counters since start, and the backlog as of the last pass; for the metrics layer to read."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    migrated: int = 0
+    depth: int = 0
+    oldest_created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Pass:
+    attempted: int
+    next_due: datetime | None
+
+
+class OutboxWorker:
+    """Delivers due pending messages in createdAt order, one claim at a time."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        paths: Paths,
+        client: TelegramClient,
+        pacer: Pacer,
+        clock: Clock,
+        chats: ChatRoutes | Iterable[str],
+        *,
+        worker_id: str | None = None,
+        claim_timeout: float = 60.0,
+        poll_interval: float = 30.0,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 300.0,
+        give_up_after: float = 86400.0,
+        batch_size: int = 100,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._outbox = Outbox(store, paths, clock)
+        self._client = client
+        self._pacer = pacer
+        self._clock = clock
+        self.chats = chats if isinstance(chats, ChatRoutes) else ChatRoutes(chats)
+        self.worker_id = worker_id or uuid.uuid4().hex[:12]
+        self._claim_timeout = timedelta(seconds=claim_timeout)
+        self._poll = timedelta(seconds=poll_interval)
+        self._backoff = (backoff_base, backoff_cap)
+        self._give_up_after = timedelta(seconds=give_up_after)
+        self._batch_size = batch_size
+        self._rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self.stats = OutboxStats()
+
+    def wake(self) -> None:
+        """Look at the outbox now rather than at the next poll (call after an enqueue)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                done = await self._pass(stop)
+                idle_until = self._clock.now() + self._poll
+                if done.attempted:
+                    continue
+                if done.next_due is not None:
+                    idle_until = min(idle_until, max(done.next_due, self._clock.now() + timedelta(milliseconds=100)))
+            except StoreError as exc:
+                log.warning("outbox: store unavailable, retrying in %s: %s", self._poll, exc)
+                idle_until = self._clock.now() + self._poll
+            await self._idle(idle_until, stop)
+
+    async def run_once(self) -> Pass:
+        """One pass over the due messages; returns how many sends were attempted and when more fall due."""
+        return await self._pass(None)
+
+    async def _pass(self, stop: asyncio.Event | None) -> Pass:
+        docs = await self._outbox.pending(self._batch_size)
+        held: set[str] = set()  # chats whose earlier message is waiting: keep their order
+        finished: set[str] = set()
+        attempted, next_due = 0, None
+        for doc in docs:
+            if stop is not None and stop.is_set():
+                break
+            chat = self.chats.resolve(doc.data["chatId"])
+            if chat in held:
+                continue
+            not_before = self._not_before(doc, chat)
+            if not_before > self._clock.now():
+                held.add(chat)
+                next_due = min(next_due or not_before, not_before)
+                continue
+            outcome = await self._deliver(doc, chat)
+            if outcome is None:
+                held.add(chat)  # another worker has it
+                continue
+            attempted += 1
+            status, retry_at = outcome
+            if status != PENDING:
+                finished.add(doc.path)
+            if retry_at is not None:
+                held.update((chat, self.chats.resolve(chat)))  # a migrated chat is held at its new id too
+                next_due = min(next_due or retry_at, retry_at)
+        await self._update_backlog(docs, finished)
+        return Pass(attempted, next_due)
+
+    def _not_before(self, doc: Document, chat: str) -> datetime:
+        moments = [doc.data["nextAttemptAt"]]
+        if doc.data.get("claimedUntil") is not None:
+            moments.append(doc.data["claimedUntil"])
+        if (blocked := self._pacer.blocked_until(chat)) is not None:
+            moments.append(blocked)
+        return max(moments)
+
+    async def _deliver(self, doc: Document, chat: str) -> tuple[str, datetime | None] | None:
+        """Pace, claim, send, record. None when another worker claimed it first."""
+        await self._pacer.acquire(chat)
+        claimed = await self._claim(doc, chat)
+        if claimed is None:
+            return None
+        result = await self._client.send(chat, doc.data["text"])
+        return await self._record(claimed, chat, result)
+
+    async def _claim(self, doc: Document, chat: str) -> Document | None:
+        if doc.version is None:
+            raise StoreError("the store returned a document without a version: claims need conditional writes")
+        fields = {"claimedBy": self.worker_id, "claimedUntil": self._clock.now() + self._claim_timeout,
+                  "attempts": int(doc.data.get("attempts", 0)) + 1, "chatId": chat}
+        try:
+            written = await self._store.update(doc.path, fields, if_version=doc.version)
+        except (PreconditionFailed, NotFound):
+            return None
+        # update() promises the new version, not the whole document: merge what we wrote.
+        return Document(doc.path, {**doc.data, **fields}, written.version)
+
+    async def _record(self, claimed: Document, chat: str, result: SendResult) -> tuple[str, datetime | None]:
+        now = self._clock.now()
+        fields, retry_at = self._outcome(claimed, chat, result, now)
+        fields.update(claimedBy=None, claimedUntil=None)
+        try:
+            await self._store.update(claimed.path, fields, if_version=claimed.version)
+        except PreconditionFailed:
+            # Our claim expired mid-send and another worker took the message over.
+            log.warning("outbox %s: claim lost while sending (%s)", claimed.id, type(result).__name__)
+            if isinstance(result, Delivered):
+                await self._store.update(claimed.path, fields)  # it was delivered: say so
+        return fields.get("status", PENDING), retry_at
+
+    def _outcome(self, claimed: Document, chat: str, result: SendResult, now: datetime) -> tuple[dict, datetime | None]:
+        """The fields to write for a send result, and when to try again (None: finished)."""
+        attempts = int(claimed.data.get("attempts", 1))
+        if isinstance(result, Delivered):
+            self.stats.sent += 1
+            return {"status": SENT, "sentAt": now, "telegramMessageId": result.message_id, "lastError": None}, None
+        if isinstance(result, Migrated) and result.new_chat_id != chat:
+            self.chats.migrate(chat, result.new_chat_id)
+            self.stats.migrated += 1
+            return {"chatId": result.new_chat_id, "nextAttemptAt": now,
+                    "lastError": f"chat {chat} migrated to {result.new_chat_id}"}, now
+        if isinstance(result, Permanent) or isinstance(result, Migrated):
+            reason = result.reason if isinstance(result, Permanent) else "migrated to the same chat"
+            return self._failed(reason, now), None
+        if isinstance(result, RetryAfter):
+            retry_at, error = now + timedelta(seconds=result.seconds), f"429: retry after {result.seconds:g}s"
+            self._pacer.block(chat, retry_at)
+        else:
+            assert isinstance(result, Transient)
+            delay = backoff_delay(attempts, self._rng, *self._backoff)
+            retry_at, error = now + timedelta(seconds=delay), result.reason
+        if now - claimed.data["createdAt"] >= self._give_up_after:
+            return self._failed(f"gave up after {attempts} attempts: {error}", now), None
+        self.stats.retried += 1
+        return {"nextAttemptAt": retry_at, "lastError": error}, retry_at
+
+    def _failed(self, reason: str, now: datetime) -> dict:
+        self.stats.failed += 1
+        log.error("outbox: message failed permanently: %s", reason)
+        return {"status": FAILED, "failedAt": now, "lastError": reason}
+
+    async def _update_backlog(self, docs: list[Document], finished: set[str]) -> None:
+        if len(docs) < self._batch_size:
+            remaining = [d for d in docs if d.path not in finished]
+            self.stats.depth = len(remaining)
+            self.stats.oldest_created_at = remaining[0].data["createdAt"] if remaining else None
+        else:
+            self.stats.depth = await self._outbox.depth()
+            self.stats.oldest_created_at = await self._outbox.oldest_created_at()
+
+    async def _idle(self, until: datetime, stop: asyncio.Event) -> None:
+        waits = [asyncio.ensure_future(self._clock.sleep_until(until)),
+                 asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+        self._wake.clear()

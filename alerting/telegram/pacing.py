@@ -1,0 +1,100 @@
+"""Pacing for the Bot API limits: 1 message/s per chat, 20/min per group, 30/s overall.
+
+``ready_at`` and ``delay_for`` are pure reads of the pacer's memory of past
+sends; ``acquire`` waits through the injected Clock and records the send.
+A 429's retry_after blocks the chat with ``block``.
+
+    pacer = Pacer(clock)
+    await pacer.acquire("-1001234")      # returns when a send is allowed, and counts it
+    await client.send("-1001234", text)
+
+Group chats are ids starting with ``-``; ``@channel`` usernames are paced as
+groups too (channels have the same per-minute limit).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from exporter.clock import Clock
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_chat_interval: float = 1.0
+    group_per_minute: int = 20
+    overall_per_second: int = 30
+
+
+def is_group(chat_id: str) -> bool:
+    return str(chat_id).startswith(("-", "@"))
+
+
+class Pacer:
+    def __init__(self, clock: Clock, limits: Limits = Limits()) -> None:
+        self._clock = clock
+        self._limits = limits
+        self._last: dict[str, datetime] = {}
+        self._group_sends: dict[str, deque[datetime]] = {}
+        self._all_sends: deque[datetime] = deque()
+        self._blocked: dict[str, datetime] = {}
+
+    def ready_at(self, chat_id: str, now: datetime) -> datetime:
+        """The earliest moment a message to ``chat_id`` may be sent (``now`` if it may go now)."""
+        chat_id = str(chat_id)
+        candidates = [now, self._blocked.get(chat_id, now)]
+        if chat_id in self._last:
+            candidates.append(self._last[chat_id] + timedelta(seconds=self._limits.per_chat_interval))
+        candidates.append(_window_ready(self._all_sends, self._limits.overall_per_second, timedelta(seconds=1), now))
+        if is_group(chat_id):
+            sends = self._group_sends.get(chat_id, deque())
+            candidates.append(_window_ready(sends, self._limits.group_per_minute, timedelta(minutes=1), now))
+        return max(candidates)
+
+    def delay_for(self, chat_id: str, now: datetime) -> float:
+        """Seconds to wait before a message to ``chat_id`` may be sent; 0 when it may go now."""
+        return (self.ready_at(chat_id, now) - now).total_seconds()
+
+    def blocked_until(self, chat_id: str) -> datetime | None:
+        return self._blocked.get(str(chat_id))
+
+    def block(self, chat_id: str, until: datetime) -> None:
+        """Send nothing to ``chat_id`` before ``until`` (Telegram's retry_after)."""
+        chat_id = str(chat_id)
+        self._blocked[chat_id] = max(until, self._blocked.get(chat_id, until))
+
+    def record(self, chat_id: str, when: datetime) -> None:
+        """Count a send to ``chat_id`` at ``when``."""
+        chat_id = str(chat_id)
+        self._last[chat_id] = when
+        _push(self._all_sends, when, timedelta(seconds=1))
+        if is_group(chat_id):
+            _push(self._group_sends.setdefault(chat_id, deque()), when, timedelta(minutes=1))
+        if chat_id in self._blocked and self._blocked[chat_id] <= when:
+            del self._blocked[chat_id]
+
+    async def acquire(self, chat_id: str) -> None:
+        """Wait until a message to ``chat_id`` is allowed, then count it as sent."""
+        while True:
+            now = self._clock.now()
+            ready = self.ready_at(chat_id, now)
+            if ready <= now:
+                self.record(chat_id, now)
+                return
+            await self._clock.sleep_until(ready)
+
+
+def _window_ready(sends: deque[datetime], allowed: int, window: timedelta, now: datetime) -> datetime:
+    """When one more send fits: at most ``allowed`` sends in any ``window``."""
+    recent = [t for t in sends if t > now - window]
+    if len(recent) < allowed:
+        return now
+    return recent[-allowed] + window
+
+
+def _push(sends: deque[datetime], when: datetime, window: timedelta) -> None:
+    sends.append(when)
+    while sends and sends[0] <= when - window:
+        sends.popleft()
