@@ -13,10 +13,9 @@ import logging
 from aiohttp import web
 
 from exporter.runtime import Runtime
+from exporter.web.keys import RUNTIME
 
 log = logging.getLogger("longrun.web")
-
-RUNTIME = web.AppKey("runtime", Runtime)
 
 MAX_BODY = 1024 * 1024
 
@@ -69,7 +68,14 @@ async def health(request: web.Request) -> web.Response:
 
 
 def create_app(runtime: Runtime) -> web.Application:
+    from exporter.metrics import exposition
+    from exporter.web import admin, inbound, status_page
+
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY)
     app[RUNTIME] = runtime
     app.router.add_get("/health", health)
+    exposition.add_routes(app)
+    admin.add_routes(app)
+    inbound.add_routes(app)
+    status_page.add_routes(app)
     return app

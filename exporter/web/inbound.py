@@ -1,0 +1,27 @@
+"""``POST /api/probes/inbound/{token}``: the monitored service reports an inbound probe message.
+
+The token is the secret: it is fresh, unguessable and good for one report,
+so the route needs no other authentication. Unknown, used and malformed
+tokens all answer 404 alike, so the route tells a guesser nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from exporter.web.keys import RUNTIME
+
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+
+
+async def report_inbound(request: web.Request) -> web.Response:
+    token = request.match_info["token"]
+    if not TOKEN.match(token) or not request.app[RUNTIME].inbound.report(token):
+        return web.json_response({"error": "no inbound probe is waiting for this token"}, status=404)
+    return web.json_response({"ok": True})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/probes/inbound/{token}", report_inbound)
