@@ -93,7 +93,7 @@ class Runtime:
         incidents = IncidentService(instrumented, paths, clock, config, notifier or LogNotifier())
         rollups = RollupService(instrumented, paths, clock, config, identity, settings.heartbeat_interval)
         retention = RetentionService(instrumented, paths, clock, config)
-        monitor = MonitorJob(instrumented, paths, config, incidents, heartbeat, rollups, settings.monitor_interval)
+        monitor = MonitorJob(instrumented, paths, config, incidents, heartbeat, probes, rollups, settings.monitor_interval)
         jobs = [heartbeat, *probe_jobs(probes, config, settings), monitor, RollupJob(rollups), RetentionJob(retention)]
         scheduler = Scheduler(clock, leadership, jobs)
         return cls(

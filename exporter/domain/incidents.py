@@ -246,15 +246,22 @@ def missed_heartbeats_decision(hb_result: Any, threshold: int) -> Decision:
     """Active when more than ``threshold`` heartbeats are missing from the window
     analysed (the runbook's "missed heartbeats > 3 in 1 hour"); unknown when the
     window expects none. ``hb_result`` is a ``heartbeats.HeartbeatResult``."""
-    details = {"expected": hb_result.expected, "written": hb_result.written,
-               "missed": hb_result.missed, "coverage": hb_result.coverage,
-               "maxGapSec": hb_result.max_gap_sec, "threshold": threshold,
-               "windowStart": iso(hb_result.start), "windowEnd": iso(hb_result.end)}
-    active = hb_result.missed > threshold
-    reason = (f"{hb_result.missed} of {hb_result.expected} heartbeats missed "
-              f"(threshold {threshold}), max gap {hb_result.max_gap_sec:g}s")
-    return Decision("missed_heartbeat", "heartbeat", active, reason, details,
-                    known=hb_result.expected > 0)
+    return missed_count_decision(hb_result.expected, hb_result.written, threshold, start=hb_result.start,
+                                 end=hb_result.end, max_gap_sec=hb_result.max_gap_sec)
+
+
+def missed_count_decision(expected: int, written: int, threshold: int, *, start: datetime, end: datetime,
+                          max_gap_sec: float | None = None) -> Decision:
+    """The same decision from counts alone (a count query costs one read, not one per heartbeat)."""
+    missed = expected - written
+    details = {"expected": expected, "written": written, "missed": missed,
+               "coverage": written / expected if expected else None,
+               "maxGapSec": max_gap_sec, "threshold": threshold,
+               "windowStart": iso(start), "windowEnd": iso(end)}
+    reason = f"{missed} of {expected} heartbeats missed (threshold {threshold})"
+    if max_gap_sec is not None:
+        reason += f", max gap {max_gap_sec:g}s"
+    return Decision("missed_heartbeat", "heartbeat", missed > threshold, reason, details, known=expected > 0)
 
 
 def consecutive_failures(probe_docs_newest_first: Iterable[Any]) -> int:

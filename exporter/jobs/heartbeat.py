@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -86,7 +87,11 @@ class HeartbeatState:
     last_target: TargetStatus | None = None
     skipped_existing: int = 0
     skipped_not_leader: int = 0
-    recent: list[str] = field(default_factory=list)
+    # (time, the target's reconnectsTotal) for the last hour: the monitor's reconnect-loop check.
+    reconnect_readings: deque[tuple[datetime, int]] = field(default_factory=lambda: deque(maxlen=4096))
+
+    def reconnect_totals_since(self, since: datetime) -> list[int]:
+        return [total for at, total in self.reconnect_readings if at >= since]
 
 
 class HeartbeatJob:
@@ -122,6 +127,8 @@ class HeartbeatJob:
         target = await self.target.status() if self.target else None
         self.state.last_target = target
         written_at = self.clock.now()
+        if target is not None and target.reconnects_total is not None:
+            self.state.reconnect_readings.append((written_at, target.reconnects_total))
         if slot_start(written_at, self.interval) != slot:
             log.warning("heartbeat for %s came too late (target answered after the slot ended); skipped", bucket_id(slot))
             return

@@ -14,11 +14,11 @@ from typing import Any
 
 from exporter.domain import incidents as rules
 from exporter.domain.heartbeats import HeartbeatAccumulator
-from exporter.domain.slots import next_slot
+from exporter.domain.slots import next_slot, slots_between
 from exporter.jobs.heartbeat import HeartbeatJob
 from exporter.services.config import ConfigSource
 from exporter.services.incidents import IncidentService
-from exporter.services.probes import PROBE_TYPES
+from exporter.services.probes import PROBE_TYPES, ProbeRunner
 from exporter.services.rollups import RollupService
 from exporter.store import DocumentStore, Filter, Order, Paths
 
@@ -44,12 +44,13 @@ class MonitorJob:
 
     def __init__(
         self, store: DocumentStore, paths: Paths, config: ConfigSource, incidents: IncidentService,
-        heartbeat: HeartbeatJob, rollups: RollupService, interval: float,
+        heartbeat: HeartbeatJob, probes: ProbeRunner, rollups: RollupService, interval: float,
     ) -> None:
         self.store, self.paths, self.config = store, paths, config
-        self.incidents, self.heartbeat, self.rollups = incidents, heartbeat, rollups
+        self.incidents, self.heartbeat, self.probes, self.rollups = incidents, heartbeat, probes, rollups
         self.interval = interval
         self.last_decisions: list[rules.Decision] = []
+        self._probe_decisions: dict[str, tuple[str | None, Any, rules.Decision]] = {}
 
     def first_due(self, now: datetime) -> datetime:
         return self.next_due(now)
@@ -81,28 +82,41 @@ class MonitorJob:
                 await self.incidents.clear(decision.type, decision.subject, source="monitor", at=ended)
 
     async def _heartbeats(self, now: datetime, thresholds: dict[str, Any]) -> tuple[rules.Decision, rules.Decision]:
-        """Missed heartbeats and reconnects in the last hour, from one pass over its heartbeats."""
+        """Missed heartbeats (a count, and the documents only when the count shows a problem) and reconnects."""
         start = now - WINDOW
-        acc = HeartbeatAccumulator(start, now, self.heartbeat.interval)
-        totals: list[int] = []
+        interval = self.heartbeat.interval
         window = [Filter("ts", ">=", start), Filter("ts", "<", now)]
-        async for doc in self.store.stream(self.paths.heartbeats, where=window, order_by=[Order("ts")]):
-            acc.add(doc.data)
-            total = doc.get("reconnectsTotal")
-            if isinstance(total, int) and not isinstance(total, bool):
-                totals.append(total)
-        result = acc.result()
-        missed = rules.missed_heartbeats_decision(result, thresholds["missedHbPerHour"])
-        if missed.active and result.largest_gaps:
-            # The episode started at the first missing slot; it ended when heartbeats came back.
-            gap = result.largest_gaps[0]
-            first_missing = gap.start if gap.start == start else gap.start + timedelta(seconds=self.heartbeat.interval)
-            missed.details["since"] = first_missing.isoformat()
-            missed.details["until"] = gap.end.isoformat() if gap.end < now else None
-        return missed, rules.reconnect_loop_decision(reconnects_in(totals), thresholds["reconnectLoop"])
+        threshold = thresholds["missedHbPerHour"]
+        expected = slots_between(start, now, interval)
+        written = await self.store.count(self.paths.heartbeats, where=window)
+        missed = rules.missed_count_decision(expected, written, threshold, start=start, end=now)
+        if missed.active:
+            acc = HeartbeatAccumulator(start, now, interval)
+            async for doc in self.store.stream(self.paths.heartbeats, where=window, order_by=[Order("ts")]):
+                acc.add(doc.data)
+            result = acc.result()
+            missed = rules.missed_heartbeats_decision(result, threshold)
+            if missed.active and result.largest_gaps:
+                # The episode started at the first missing slot; it ended when heartbeats came back.
+                gap = result.largest_gaps[0]
+                first_missing = gap.start if gap.start == start else gap.start + timedelta(seconds=interval)
+                missed.details["since"] = first_missing.isoformat()
+                missed.details["until"] = gap.end.isoformat() if gap.end < now else None
+        reconnects = reconnects_in(self.heartbeat.state.reconnect_totals_since(start))
+        return missed, rules.reconnect_loop_decision(reconnects, thresholds["reconnectLoop"])
 
     async def _probe(self, probe_type: str, thresholds: dict[str, Any]) -> rules.Decision:
-        limit = int(thresholds["consecutiveProbeFails"]) + 10
+        """Consecutive failures of one probe type; its history is re-read only after a new result."""
+        newest = (self.probes.last.get(probe_type) or {}).get("probeKey")
+        cached = self._probe_decisions.get(probe_type)
+        if cached is not None and cached[0] == newest and cached[1] == thresholds["consecutiveProbeFails"]:
+            return cached[2]
+        decision = await self._probe_history(probe_type, thresholds)
+        self._probe_decisions[probe_type] = (newest, thresholds["consecutiveProbeFails"], decision)
+        return decision
+
+    async def _probe_history(self, probe_type: str, thresholds: dict[str, Any]) -> rules.Decision:
+        limit = int(thresholds["consecutiveProbeFails"]) + 4
         docs = await self.store.query(
             self.paths.probes, where=[Filter("type", "==", probe_type)], order_by=[Order("ts", descending=True)], limit=limit
         )
