@@ -91,7 +91,10 @@ class Runtime:
         inbound = InboundRegistry()
         probes = ProbeRunner(instrumented, paths, clock, identity, settings, config, leadership, session, inbound)
         incidents = IncidentService(instrumented, paths, clock, config, notifier or LogNotifier())
-        rollups = RollupService(instrumented, paths, clock, config, identity, settings.heartbeat_interval)
+        rollups = RollupService(
+            instrumented, paths, clock, config, identity, settings.heartbeat_interval,
+            known_day=lambda day: heartbeat.ledger.result_for(day, leadership.leading_since),
+        )
         retention = RetentionService(instrumented, paths, clock, config)
         monitor = MonitorJob(instrumented, paths, config, incidents, heartbeat, probes, rollups, settings.monitor_interval)
         jobs = [heartbeat, *probe_jobs(probes, config, settings), monitor, RollupJob(rollups), RetentionJob(retention)]

@@ -20,6 +20,7 @@ import psutil
 from exporter.clock import Clock
 from exporter.domain.slots import bucket_id, iso, next_slot, slot_start
 from exporter.jobs.leadership import Leadership
+from exporter.jobs.ledger import DayLedger
 from exporter.store import AlreadyExists, DocumentStore, Paths
 from exporter.target import TargetClient, TargetStatus
 
@@ -114,6 +115,7 @@ class HeartbeatJob:
         self.target = target
         self.started_at = started_at or clock.now()
         self.state = HeartbeatState()
+        self.ledger = DayLedger(interval)
         self._process = psutil.Process(os.getpid())
 
     def first_due(self, now: datetime) -> datetime:
@@ -150,8 +152,13 @@ class HeartbeatJob:
             await self.store.create(self.paths.heartbeat(doc["bucketId"]), doc)
         except AlreadyExists:
             self.state.skipped_existing += 1
+            self.ledger.spoil("a slot was written by another run")
             log.info("heartbeat %s already written (restart or takeover inside the slot); not writing it twice", doc["bucketId"])
             return
+        except Exception:
+            self.ledger.spoil("a heartbeat write failed: its outcome is unknown")
+            raise
+        self.ledger.record(doc)
         self.state.written_total += 1
         self.state.last_written = doc
         connected = "n/a" if doc["connectedCount"] is None else doc["connectedCount"]

@@ -49,6 +49,7 @@ class Leadership:
         self.lock_name = lock_name
         self.on_change = on_change
         self.is_leader = False
+        self.leading_since: datetime | None = None
         self.generation = 0
         self.observed: rules.LeaseView | None = None
         self.lock_changed = asyncio.Event()
@@ -127,6 +128,7 @@ class Leadership:
         if not self.is_leader:
             return
         self.is_leader = False
+        self.leading_since = None
         now = self.clock.now()
         try:
             await self.store.update(self.path, rules.release_fields(now), if_version=self._version)
@@ -163,6 +165,7 @@ class Leadership:
         self.observed = view
         if acquired and view is not None:
             self.is_leader = True
+            self.leading_since = started
             self.generation = view.generation
             self._trust_until = rules.trust_until(started, self.lease, self.renew)
             self._next_due = started + timedelta(seconds=self.renew)
@@ -225,6 +228,7 @@ class Leadership:
         if not self.is_leader:
             return
         self.is_leader = False
+        self.leading_since = None
         self._trust_until = None
         self._next_due = now
         log.warning("🔓 Stepping down from %s (generation %s): %s", self.lock_name, self.generation, why)

@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from exporter.clock import Clock
-from exporter.domain.heartbeats import HeartbeatAccumulator
+from exporter.domain.heartbeats import HeartbeatAccumulator, HeartbeatResult
 from exporter.domain.rollup import compute_rollup, days_needing_rollup
 from exporter.domain.slots import day_bounds
 from exporter.jobs.heartbeat import Identity
@@ -38,32 +38,46 @@ class RollupFailure:
 
 
 class RollupService:
-    def __init__(self, store: DocumentStore, paths: Paths, clock: Clock, config: ConfigSource, identity: Identity, interval: float) -> None:
+    def __init__(
+        self, store: DocumentStore, paths: Paths, clock: Clock, config: ConfigSource, identity: Identity, interval: float,
+        known_day: Callable[[date], HeartbeatResult | None] = lambda day: None,
+    ) -> None:
         self.store, self.paths, self.clock = store, paths, clock
         self.config, self.identity, self.interval = config, identity, interval
+        # The leader's own record of a day it led throughout (exporter.jobs.ledger), when it has one.
+        self.known_day = known_day
         self.last_failure: RollupFailure | None = None
         self.last_written: dict[str, Any] | None = None
 
-    async def compute(self, day: date) -> dict[str, Any]:
+    async def compute(self, day: date, *, from_store: bool = False) -> dict[str, Any]:
+        """The rollup of ``day``; ``from_store`` reads every heartbeat even when the leader's record would do."""
         start, end = day_bounds(day)
         window = [Filter("ts", ">=", start), Filter("ts", "<", end)]
-        heartbeats = HeartbeatAccumulator(start, end, self.interval)
-        before = await self.store.query(
-            self.paths.heartbeats, where=[Filter("ts", "<", start)], order_by=[Order("ts", descending=True)], limit=1
-        )
-        if before:
-            heartbeats.seed(before[0].data)
-        async for doc in self.store.stream(self.paths.heartbeats, where=window, order_by=[Order("ts")], page_size=PAGE):
-            heartbeats.add(doc.data)
+        known = None if from_store else self.known_day(day)
+        heartbeats = known or await self._read_heartbeats(start, end)
         probes = [d.data async for d in self.store.stream(self.paths.probes, where=window, order_by=[Order("ts")], page_size=PAGE)]
         incidents = await self._incidents_touching(start, end)
-        return compute_rollup(
-            day, heartbeats.result(), probes, incidents,
+        doc = compute_rollup(
+            day, heartbeats, probes, incidents,
             interval=self.interval,
             insufficient_threshold=self.config.current["insufficientDataThreshold"],
             commit=self.identity.commit, service_version=self.identity.service_version,
             created_at=self.clock.now(),
         )
+        doc["heartbeatSource"] = "leader-record" if known else "store"
+        return doc
+
+    async def _read_heartbeats(self, start: datetime, end: datetime) -> HeartbeatResult:
+        heartbeats = HeartbeatAccumulator(start, end, self.interval)
+        before = await self.store.query(
+            self.paths.heartbeats, where=[Filter("ts", "<", start)], order_by=[Order("ts", descending=True)], limit=1
+        )
+        if before:
+            heartbeats.seed(before[0].data)  # a restart across midnight counts in this day
+        async for doc in self.store.stream(self.paths.heartbeats, where=[Filter("ts", ">=", start), Filter("ts", "<", end)],
+                                           order_by=[Order("ts")], page_size=PAGE):
+            heartbeats.add(doc.data)
+        return heartbeats.result()
 
     async def _incidents_touching(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """Incidents that started or were resolved in [start, end), each once."""
@@ -85,7 +99,7 @@ class RollupService:
                 return existing.data, False
         log.info("📅 Running daily rollup for %s%s", day.isoformat(), " (forced: overwriting)" if force else "")
         try:
-            doc = await self.compute(day)
+            doc = await self.compute(day, from_store=force)
             if force:
                 doc["recomputedAt"] = self.clock.now()
                 await self.store.set(path, doc)

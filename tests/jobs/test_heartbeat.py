@@ -1,7 +1,7 @@
 """Heartbeats: one aligned document per slot, written once, never backfilled."""
 
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 
 import aiohttp
 import pytest
@@ -103,3 +103,33 @@ async def test_heartbeat_records_what_the_target_reports(cluster, store, aiohttp
     doc = (await heartbeats(store, ROOT))[0]
     for key, value in expected.items():
         assert doc.data.get(key) == value, key
+
+
+async def test_a_day_led_throughout_rolls_up_from_the_leaders_record_exactly_as_from_the_store(cluster, store):
+    await cluster.add("a")
+    await cluster.run_until(cluster.clock.now() + timedelta(days=2, minutes=1))
+    stored = (await store.get(f"{ROOT}/rollups/2026-03-02")).data
+    assert stored["heartbeatSource"] == "leader-record"  # led from day one: no read-back
+    leader = cluster.members[0].runtime
+    reread = await leader.rollups.compute(date(2026, 3, 2), from_store=True)
+    assert reread["heartbeatSource"] == "store"
+    for key in ("expectedHb", "writtenHb", "missedHb", "uptimePct", "maxGapSec", "restarts", "largestGaps", "unknownMinutes"):
+        assert stored[key] == reread[key], key
+
+
+
+async def test_a_leader_that_started_mid_day_reads_that_day_from_the_store(cluster, store, clock):
+    clock.advance_sync(3600)
+    await cluster.add("a")
+    await cluster.run_until(cluster.clock.now() + timedelta(days=1))
+    assert (await store.get(f"{ROOT}/rollups/2026-03-01")).get("heartbeatSource") == "store"
+
+
+async def test_a_heartbeat_write_of_unknown_outcome_makes_the_rollup_read_the_store(cluster, store):
+    a = await cluster.add("a")
+    await cluster.run_until(cluster.clock.now() + timedelta(days=1, hours=12))
+    a.store.fail_writes_under = f"{ROOT}/heartbeats"
+    await cluster.run_for(61)
+    a.store.fail_writes_under = None
+    await cluster.run_until(parse_bucket_id("2026-03-03T00-01-00"))
+    assert (await store.get(f"{ROOT}/rollups/2026-03-02")).get("heartbeatSource") == "store"

@@ -1,0 +1,60 @@
+"""The leader's own record of the day's heartbeats: a rollup that need not read them back.
+
+Reading a day back costs 1,440 reads on Firestore. When this instance led for
+the whole day, every heartbeat of that day is one it wrote (the lease is
+exclusive), so its own record is the store's content, provided every write's
+outcome is known. Any doubt spoils the record and the rollup reads the store.
+
+    ledger.record(doc)            # after a create that succeeded
+    ledger.spoil("timeout")       # a write whose outcome is unknown
+    ledger.result_for(day, leading_since)   # a HeartbeatResult, or None: read the store
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import Any
+
+from exporter.domain.heartbeats import HeartbeatAccumulator, HeartbeatResult
+from exporter.domain.slots import day_bounds
+
+log = logging.getLogger("longrun.heartbeat")
+
+
+class DayLedger:
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._day: date | None = None
+        self._acc: HeartbeatAccumulator | None = None
+        self._spoiled: str | None = None
+        self._last: dict[str, Any] | None = None
+        self._finished: tuple[date, HeartbeatResult | None] | None = None
+
+    def record(self, doc: dict[str, Any]) -> None:
+        day = doc["slotStart"].date()
+        if day != self._day:
+            self._roll_over(day)
+        self._acc.add(doc)
+        self._last = doc
+
+    def spoil(self, why: str) -> None:
+        if self._spoiled is None:
+            self._spoiled = why
+
+    def _roll_over(self, day: date) -> None:
+        if self._day is not None:
+            self._finished = (self._day, None if self._spoiled else self._acc.result())
+        self._day = day
+        self._acc = HeartbeatAccumulator(*day_bounds(day), self.interval)
+        if self._last is not None:
+            self._acc.seed(self._last)
+        self._spoiled = None
+
+    def result_for(self, day: date, leading_since: datetime | None) -> HeartbeatResult | None:
+        """The day's analysis from memory, or None when the store must be read."""
+        start, _ = day_bounds(day)
+        if leading_since is None or leading_since > start or self._finished is None:
+            return None
+        finished_day, result = self._finished
+        return result if finished_day == day else None
