@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from exporter.clock import Clock, RealClock
+from exporter.metrics.exposition import refresh_loop
 from exporter.runtime import Runtime
 from exporter.settings import Settings
 from exporter.web.app import create_app
@@ -36,14 +37,18 @@ async def serve(settings: Settings, *, clock: Clock | None = None, stop: asyncio
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=max(settings.target_timeout, 10))) as session:
         runtime = Runtime.build(settings, clock=clock, session=session)
-        runner = web.AppRunner(create_app(runtime), access_log=None, handle_signals=False)
+        app = create_app(runtime)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
+        refresh = asyncio.create_task(refresh_loop(app).run(stop), name="metrics-refresh")
         try:
             await _bind(runner, settings)
             await runtime.start()
             log.info("✅ Long-run jobs initialized (listening on http://%s)", settings.listen)
             await runtime.scheduler.run(stop)
         finally:
+            refresh.cancel()
+            await asyncio.gather(refresh, return_exceptions=True)
             await runtime.close()
             await runner.cleanup()
             log.info("👋 Stopped (instance %s)", settings.instance_id)

@@ -1,0 +1,218 @@
+"""The store reads behind the metrics: each feed keeps one part of the picture current.
+
+    feed = HeartbeatFeed(runtime)
+    await feed.refresh(now)            # a few small reads; a StoreError leaves what it had
+    feed.index.newest_ts, feed.windows["1h"].coverage
+
+Firestore bills a read per document a query returns, and one for a query that
+returns nothing, so every feed loads once and then asks only for what is new:
+
+- heartbeats: the newest one, then 7 days of slots once; after that only
+  ``ts > newest seen``. The leader, still under the lease it held at the last
+  refresh and with at most one heartbeat written since, reads nothing at all:
+  nobody else can have written one.
+- probes: per type, newest first until a PASS (the failure streak); after
+  that one query for every type, ``ts`` past the newest seen (re-reading only
+  results written in the minute before the previous read).
+- incidents: the open ones (each refresh) and those of the last 24 h.
+- rollups: the newest one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from exporter.domain.heartbeats import HeartbeatResult
+from exporter.domain.incidents import ACTIVE_STATUSES
+from exporter.domain.slots import slot_start
+from exporter.metrics.catalog import PROBE_TYPES, WINDOWS
+from exporter.metrics.heartbeat_index import HeartbeatIndex, usable_ts
+from exporter.metrics.incident_view import DAY, IncidentView
+from exporter.metrics.probe_history import KEEP, ProbeHistory
+from exporter.runtime import Runtime
+from exporter.settings import parse_duration
+from exporter.store import Document, Filter, Order
+
+PAGE = 1000
+PROBE_PAGE = 10
+# Probe results of another instance may land a little after a newer one was read.
+PROBE_OVERLAP = timedelta(seconds=60)
+
+
+class HeartbeatFeed:
+    """Heartbeat slots of the last 7 days in memory, and coverage, missed and max gap per window."""
+
+    name = "heartbeats"
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.store, self.collection = runtime.store, runtime.paths.heartbeats
+        self.leadership, self.own = runtime.leadership, runtime.heartbeat.state
+        self.interval = runtime.settings.heartbeat_interval
+        self.spans = {name: timedelta(seconds=parse_duration(name, "window")) for name in WINDOWS}
+        self.horizon = max(self.spans.values()) + timedelta(seconds=self.interval)
+        self.index = HeartbeatIndex(self.interval)
+        self.windows: dict[str, HeartbeatResult] = {}
+        self.loaded = False
+        self._led_under: int | None = None  # the lease generation held at the last refresh
+        self._absorbed_total = 0
+
+    def bounds(self, now: datetime, window: str) -> tuple[datetime, datetime]:
+        """[start, end) of a window: whole slots only, ending where the current slot starts."""
+        end = slot_start(now, self.interval)
+        return end - self.spans[window], end
+
+    async def refresh(self, now: datetime) -> None:
+        if not self.loaded:
+            await self._load(now)
+        elif not self._own_writes_suffice(now):
+            await self._read_since(self.index.newest_ts or now - self.horizon)
+        self._absorb_own()
+        self._led_under = self.leadership.generation if self.leadership.holds(now) else None
+        self.index.prune(now - self.horizon)
+        self.windows = {name: self.index.window(*self.bounds(now, name)) for name in self.spans}
+
+    async def _load(self, now: datetime) -> None:
+        newest = await self.store.query(self.collection, order_by=[Order("ts", descending=True)], limit=1)
+        self.index.add_all(doc.data for doc in newest)
+        where = [Filter("ts", ">=", now - self.horizon)]
+        async for doc in self.store.stream(self.collection, where=where, order_by=[Order("ts")], page_size=PAGE):
+            self.index.add(doc.data)
+        self.loaded = True
+
+    async def _read_since(self, cursor: datetime) -> None:
+        where = [Filter("ts", ">", cursor)]
+        async for doc in self.store.stream(self.collection, where=where, order_by=[Order("ts")], page_size=PAGE):
+            self.index.add(doc.data)
+
+    def _own_writes_suffice(self, now: datetime) -> bool:
+        """True while this instance has led, under one lease generation, since the last refresh
+        and wrote at most one heartbeat since: the one it holds in memory."""
+        lead = self.leadership
+        if self._led_under is None or not lead.holds(now) or lead.generation != self._led_under:
+            return False
+        return self.own.written_total - self._absorbed_total <= 1
+
+    def _absorb_own(self) -> None:
+        if self.own.last_written is not None:
+            self.index.add(self.own.last_written)
+        self._absorbed_total = self.own.written_total
+
+
+class ProbeFeed:
+    """The newest result and failure streak per probe type, and this instance's own runs."""
+
+    name = "probes"
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.store, self.collection = runtime.store, runtime.paths.probes
+        self.runner = runtime.probes
+        self.me, self.since = runtime.identity.instance_id, runtime.started_at
+        self.history = ProbeHistory()
+        self.own_runs: Counter[tuple[str, str]] = Counter()
+        self.loaded = False
+        self._newest: datetime | None = None  # newest ts read from the store
+        self._cursor: datetime | None = None  # the next read asks for ts after this
+        self._counted: dict[str, datetime] = {}  # probeKey -> ts of own runs counted
+
+    def absorb(self) -> None:
+        """This instance's latest results, straight from memory: no read."""
+        for doc in list(self.runner.last.values()):
+            self._take(doc)
+
+    async def refresh(self, now: datetime) -> None:
+        if not self.loaded:
+            for probe_type in PROBE_TYPES:
+                await self._load_type(probe_type)
+            self.loaded = True
+        else:
+            await self._read_since(self._cursor)
+        # Next time, read again what was written within PROBE_OVERLAP of now: a result of
+        # another instance may still land with an earlier ts than one already read.
+        self._cursor = min(self._newest or now, now - PROBE_OVERLAP)
+        self._forget_counted()
+
+    async def _load_type(self, probe_type: str) -> None:
+        """Newest first until the PASS that ends the failure streak."""
+        where, order = [Filter("type", "==", probe_type)], [Order("ts", descending=True)]
+        after: Document | None = None
+        for _ in range(0, KEEP, PROBE_PAGE):
+            page = await self.store.query(self.collection, where=where, order_by=order, limit=PROBE_PAGE, start_after=after)
+            for doc in page:
+                self._take_stored(doc.data)
+                if doc.get("result") == "PASS":
+                    return
+            if len(page) < PROBE_PAGE:
+                return
+            after = page[-1]
+
+    async def _read_since(self, cursor: datetime) -> None:
+        where = [Filter("ts", ">", cursor)]
+        async for doc in self.store.stream(self.collection, where=where, order_by=[Order("ts")], page_size=PAGE):
+            self._take_stored(doc.data)
+
+    def _take_stored(self, doc: Mapping[str, Any]) -> None:
+        ts = usable_ts(doc)
+        if ts is not None and (self._newest is None or ts > self._newest):
+            self._newest = ts
+        self._take(doc)
+
+    def _take(self, doc: Mapping[str, Any]) -> None:
+        self.history.add(doc)
+        key, ts = doc.get("probeKey"), usable_ts(doc)
+        if doc.get("instanceId") != self.me or ts is None or ts < self.since or key in self._counted:
+            return
+        self._counted[key] = ts
+        self.own_runs[(str(doc.get("type")), str(doc.get("result")))] += 1
+
+    def _forget_counted(self) -> None:
+        """Keep the keys that can still come back: within the overlap, or held in memory."""
+        floors = [self._cursor] if self._cursor else []
+        floors += [ts for doc in self.runner.last.values() if (ts := usable_ts(doc)) is not None]
+        if floors:
+            floor = min(floors)
+            self._counted = {key: ts for key, ts in self._counted.items() if ts >= floor}
+
+
+class OpenIncidentsFeed:
+    """Every open or acknowledged incident (usually none: one billed read)."""
+
+    name = "open_incidents"
+
+    def __init__(self, runtime: Runtime, view: IncidentView) -> None:
+        self.store, self.collection, self.view = runtime.store, runtime.paths.incidents, view
+
+    async def refresh(self, now: datetime) -> None:
+        where = [Filter("status", "in", list(ACTIVE_STATUSES))]
+        docs = [doc.data async for doc in self.store.stream(self.collection, where=where, page_size=PAGE)]
+        self.view.set_open(docs, now)
+
+
+class RecentIncidentsFeed:
+    """Every incident that started in the last 24 hours."""
+
+    name = "recent_incidents"
+
+    def __init__(self, runtime: Runtime, view: IncidentView) -> None:
+        self.store, self.collection, self.view = runtime.store, runtime.paths.incidents, view
+
+    async def refresh(self, now: datetime) -> None:
+        where = [Filter("tsStart", ">=", now - DAY)]
+        stream = self.store.stream(self.collection, where=where, order_by=[Order("tsStart")], page_size=PAGE)
+        self.view.set_recent([doc.data async for doc in stream], now)
+
+
+class RollupFeed:
+    """The newest daily rollup."""
+
+    name = "rollups"
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.store, self.collection = runtime.store, runtime.paths.rollups
+        self.newest: dict[str, Any] | None = None
+
+    async def refresh(self, now: datetime) -> None:
+        docs = await self.store.query(self.collection, order_by=[Order("date", descending=True)], limit=1)
+        if docs:
+            self.newest = docs[0].data

@@ -1,0 +1,262 @@
+"""What each catalog metric reads, from memory only: the runtime's parts and the refresh loop.
+
+    scene = Scene(runtime, refresh, runtime.clock.now())
+    READERS["probe_success"](scene)            # {("outbound",): 1.0, ("queue",): 0.0, ...}
+    READERS["leader"](scene)                   # 1.0
+    READERS["target_up"](scene)                # None: unknown, no sample
+
+A reader returns a number (an unlabelled metric), a mapping from label values
+(in the catalog's label order) to numbers, or None when the value is unknown
+and the metric has no sample. Labelled series the reader does not mention are
+exported as 0 (see ``collector.initial_label_values``). Units are the catalog's:
+seconds, epoch-second timestamps, 0-1 ratios.
+
+Figures of the whole deployment (heartbeats, probes, incidents, rollups, the
+lock, the monitored target) read the same on every instance: the refresh
+loop's view of the store, or this instance's own newer record (a leader's last
+heartbeat, its lease). Figures of this process (leader, jobs, store, counters
+of what it did) come from the runtime alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Mapping, Union
+
+from exporter.domain.runtime_config import thresholds
+from exporter.metrics.catalog import PROBE_TYPES
+from exporter.metrics.refresh import RefreshLoop
+from exporter.runtime import Runtime
+
+Reading = Union[float, Mapping[tuple[str, ...], float], None]
+Reader = Callable[["Scene"], Reading]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything one scrape reads."""
+
+    runtime: Runtime
+    refresh: RefreshLoop
+    now: datetime
+    # Families left out of earlier scrapes because their reader raised, by metric name.
+    scrape_errors: Mapping[str, int] = field(default_factory=dict)
+
+
+def epoch(value: Any) -> float:
+    """Epoch seconds of a datetime; 0 for anything else (never happened)."""
+    return value.timestamp() if isinstance(value, datetime) else 0.0
+
+
+def number(value: Any) -> float | None:
+    """A stored number (or bool) as a float; None for anything else."""
+    if isinstance(value, bool):
+        return float(value)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+# ------------------------------------------------------------------ heartbeats
+
+
+def _newest_heartbeat(scene: Scene) -> Mapping[str, Any] | None:
+    """The newest heartbeat of any instance: the refresh loop's, or this leader's own if newer."""
+    seen = scene.refresh.heartbeats.index.newest
+    own = scene.runtime.heartbeat.state.last_written
+    candidates = [doc for doc in (seen, own) if doc is not None and isinstance(doc.get("ts"), datetime)]
+    return max(candidates, key=lambda doc: doc["ts"], default=None)
+
+
+def heartbeat_last_timestamp(scene: Scene) -> float:
+    newest = _newest_heartbeat(scene)
+    return epoch(newest["ts"]) if newest else 0.0
+
+
+def _per_window(scene: Scene, figure: Callable[[Any], float | None]) -> dict[tuple[str, ...], float]:
+    out = {}
+    for window, result in scene.refresh.heartbeats.windows.items():
+        value = figure(result)
+        if value is not None:
+            out[(window,)] = float(value)
+    return out
+
+
+def heartbeat_drift(scene: Scene) -> float:
+    own = scene.runtime.heartbeat.state.last_written
+    drift = number(own.get("driftSec")) if own else None
+    return drift if drift is not None else 0.0
+
+
+# ------------------------------------------------------------------ probes
+
+
+def _probe_types(scene: Scene) -> list[str]:
+    """The catalog's probe types, then any other type found in the store."""
+    return list(dict.fromkeys([*PROBE_TYPES, *scene.refresh.probes.history.types()]))
+
+
+def _per_probe(scene: Scene, figure: Callable[[Mapping[str, Any]], float | None]) -> dict[tuple[str, ...], float]:
+    """``figure`` of each type's newest result."""
+    history = scene.refresh.probes.history
+    out = {}
+    for probe_type in _probe_types(scene):
+        newest = history.newest(probe_type)
+        value = figure(newest) if newest is not None else None
+        if value is not None:
+            out[(probe_type,)] = value
+    return out
+
+
+def probe_latency(doc: Mapping[str, Any]) -> float | None:
+    millis = number(doc.get("latencyMs"))
+    return millis / 1000 if millis is not None else None
+
+
+def probe_consecutive_failures(scene: Scene) -> dict[tuple[str, ...], float]:
+    history = scene.refresh.probes.history
+    return {(t,): float(history.consecutive_failures(t)) for t in _probe_types(scene)}
+
+
+# ------------------------------------------------------------------ leadership, jobs
+
+
+def lock_generation(scene: Scene) -> float:
+    lead = scene.runtime.leadership
+    if lead.holds(scene.now) or lead.observed is None:
+        return float(lead.generation)
+    return float(lead.observed.generation)
+
+
+def _job_stats(scene: Scene) -> dict[str, Any]:
+    return {**scene.runtime.scheduler.stats, "refresh": scene.refresh.stats}
+
+
+def _per_job(scene: Scene, figure: Callable[[Any], float | None]) -> dict[tuple[str, ...], float]:
+    return {(name,): value for name, stats in _job_stats(scene).items() if (value := figure(stats)) is not None}
+
+
+# ------------------------------------------------------------------ rollups, target
+
+
+def _newest_rollup(scene: Scene) -> Mapping[str, Any] | None:
+    candidates = [d for d in (scene.refresh.rollups.newest, scene.runtime.rollups.last_written)
+                  if d is not None and isinstance(d.get("date"), str)]
+    return max(candidates, key=lambda doc: doc["date"], default=None)
+
+
+def rollup_last_day(scene: Scene) -> float:
+    newest = _newest_rollup(scene)
+    if newest is None:
+        return 0.0
+    day = date.fromisoformat(newest["date"])
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()
+
+
+def rollup_uptime(scene: Scene) -> float | None:
+    """0-1 uptime of the newest rolled-up day; None (no sample) when the day had no known slot."""
+    newest = _newest_rollup(scene)
+    if newest is None:
+        return None
+    ratio, percent = number(newest.get("uptimeRatio")), number(newest.get("uptimePct"))
+    return ratio if ratio is not None else percent / 100 if percent is not None else None
+
+
+def _target_field(doc_field: str, status_field: str) -> Reader:
+    """A figure the monitored service reported, None when unknown: the leader's own last
+    answer, on any other instance the one recorded in the newest heartbeat."""
+
+    def read(scene: Scene) -> float | None:
+        own = scene.runtime.heartbeat.state.last_target
+        if own is not None and scene.runtime.leadership.holds(scene.now):
+            return number(getattr(own, status_field))
+        newest = _newest_heartbeat(scene)
+        return number(newest.get(doc_field)) if newest else None
+
+    return read
+
+
+# ------------------------------------------------------------------ alerting
+# Runtime gains ``outbox_stats`` (alerting.outbox.OutboxStats, the worker's) and
+# ``alerts_received`` ({alert status: count}, the webhook's) with the alert
+# bridge; until they exist these figures read as 0.
+
+
+def _outbox(scene: Scene) -> Any:
+    return getattr(scene.runtime, "outbox_stats", None)
+
+
+def telegram_messages(scene: Scene) -> dict[tuple[str, ...], float]:
+    stats = _outbox(scene)
+    if stats is None:
+        return {}
+    return {("sent",): float(stats.sent), ("retried",): float(stats.retried), ("failed",): float(stats.failed)}
+
+
+def alertmanager_alerts(scene: Scene) -> dict[tuple[str, ...], float]:
+    received = getattr(scene.runtime, "alerts_received", None) or {}
+    return {(status,): float(n) for status, n in received.items()}
+
+
+# ------------------------------------------------------------------ the table
+
+
+def _labelled(counter: Mapping[Any, int]) -> dict[tuple[str, ...], float]:
+    return {(key if isinstance(key, tuple) else (key,)): float(n) for key, n in counter.items()}
+
+
+READERS: dict[str, Reader] = {
+    # heartbeats
+    "heartbeat_last_timestamp_seconds": heartbeat_last_timestamp,
+    "heartbeat_interval_seconds": lambda s: s.runtime.settings.heartbeat_interval,
+    "heartbeat_max_gap_seconds": lambda s: _per_window(s, lambda r: r.max_gap_sec),
+    "heartbeat_coverage_ratio": lambda s: _per_window(s, lambda r: r.coverage),
+    "heartbeat_missed": lambda s: _per_window(s, lambda r: r.missed),
+    "heartbeat_drift_seconds": heartbeat_drift,
+    "heartbeats_written": lambda s: s.runtime.heartbeat.state.written_total,
+    # probes
+    "probe_success": lambda s: _per_probe(s, lambda d: float(d.get("result") == "PASS")),
+    "probe_skipped": lambda s: _per_probe(s, lambda d: float(d.get("result") == "SKIP")),
+    "probe_last_run_timestamp_seconds": lambda s: _per_probe(s, lambda d: epoch(d.get("ts"))),
+    "probe_latency_seconds": lambda s: _per_probe(s, probe_latency),
+    "probe_consecutive_failures": probe_consecutive_failures,
+    "probe_runs": lambda s: _labelled(s.refresh.probes.own_runs),
+    # incidents
+    "incidents_open": lambda s: _labelled(s.refresh.incidents.open_counts()),
+    "incidents": lambda s: _labelled(s.refresh.incidents.opened),
+    "incidents_last_24h": lambda s: s.refresh.incidents.started_within(s.now),
+    "incidents_opened": lambda s: _labelled(s.runtime.incidents.counters.opened),
+    "incidents_resolved": lambda s: _labelled(s.runtime.incidents.counters.resolved),
+    # leadership and store
+    "leader": lambda s: float(s.runtime.leadership.holds(s.now)),
+    "lock_generation": lock_generation,
+    "lock_lease_expiry_timestamp_seconds": lambda s: epoch(s.runtime.leadership.lease_until),
+    "store_up": lambda s: float(s.runtime.store.usage.up),
+    "store_errors": lambda s: _labelled(s.runtime.store.usage.errors),
+    "config_errors": lambda s: s.runtime.config.errors_total,
+    # jobs
+    "job_last_success_timestamp_seconds": lambda s: _per_job(s, lambda j: epoch(j.last_success)),
+    "job_last_duration_seconds": lambda s: _per_job(s, lambda j: j.last_duration),
+    "job_runs": lambda s: _per_job(s, lambda j: j.runs),
+    "job_failures": lambda s: _per_job(s, lambda j: j.failures),
+    "rollup_last_day_timestamp_seconds": rollup_last_day,
+    "rollup_uptime_ratio": rollup_uptime,
+    # monitored target
+    "target_up": _target_field("targetUp", "up"),
+    "connected_accounts": _target_field("connectedCount", "connected_count"),
+    "expected_accounts": lambda s: number(s.runtime.config.current.get("expectedAccounts")),
+    "reconnecting_accounts": _target_field("reconnectingCount", "reconnecting_count"),
+    "needs_qr_accounts": _target_field("needsQrCount", "needs_qr_count"),
+    "queue_depth": _target_field("queueDepth", "queue_depth"),
+    "target_reconnects": _target_field("reconnectsTotal", "reconnects_total"),
+    # thresholds
+    "alert_threshold": lambda s: {(name,): value for name, value in thresholds(s.runtime.config.current).items()},
+    # alert bridge and Telegram
+    "alertmanager_alerts": alertmanager_alerts,
+    "telegram_messages": telegram_messages,
+    "outbox_depth": lambda s: float(_outbox(s).depth) if _outbox(s) else 0.0,
+    "outbox_oldest_timestamp_seconds": lambda s: epoch(_outbox(s).oldest_created_at) if _outbox(s) else 0.0,
+    # Exported once the catalog names it: MetricSpec("scrape_errors", "counter", ..., ("metric",)).
+    "scrape_errors": lambda s: _labelled(s.scrape_errors),
+    # identity
+    "build": lambda s: {(s.runtime.identity.service_version, s.runtime.identity.commit, s.runtime.identity.instance_id): 1.0},
+}

@@ -1,0 +1,185 @@
+"""The refresh loop: a few small store reads on every instance, so /metrics reads memory only.
+
+    refresh = RefreshLoop(runtime)
+    await refresh.refresh_once()                     # every part, now (tests; the first pass)
+    task = asyncio.create_task(refresh.run(stop))    # every settings.refresh_interval until stop
+    ...
+    task.cancel(); await asyncio.gather(task, return_exceptions=True)
+
+It runs on the leader and on every standby, on the runtime's clock, so a
+standby shows the leader's heartbeats, probes and incidents (and their absence
+when the leader dies). Parts that change slowly are read less often
+(``RefreshPlan``). A part whose read fails keeps what it had and is retried at
+the next tick; a StoreError also ends the pass (the store is down: no point in
+timing out once per part). ``stats`` is exported as the "refresh" job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable
+
+from exporter.jobs.scheduler import JobStats
+from exporter.metrics.feeds import HeartbeatFeed, OpenIncidentsFeed, ProbeFeed, RecentIncidentsFeed, RollupFeed
+from exporter.metrics.incident_view import IncidentView
+from exporter.runtime import Runtime
+from exporter.store import StoreError
+
+log = logging.getLogger("longrun.metrics")
+
+
+@dataclass(frozen=True)
+class RefreshPlan:
+    """How often each part is read, in refresh intervals (1 = every tick).
+
+    Firestore bills at least one read per query, so every query run each
+    minute costs 1,440 reads a day per instance. At the defaults (60 s ticks),
+    once loaded, a standby reads the new heartbeat each minute and three small
+    queries every five minutes; the leader reads no heartbeats at all.
+    """
+
+    heartbeats: int = 1
+    open_incidents: int = 5
+    probes: int = 5
+    recent_incidents: int = 5
+    rollups: int = 60
+
+
+@dataclass(frozen=True)
+class _Failure:
+    part: str
+    error: Exception
+    store_down: bool
+
+    def __str__(self) -> str:
+        return f"{self.part}: {self.error.__class__.__name__}: {self.error}"
+
+
+@dataclass(frozen=True)
+class _Part:
+    name: str
+    every: int
+    refresh: Callable[[datetime], Awaitable[None]]
+
+
+class RefreshLoop:
+    """Keeps the store-derived part of the metrics in memory; see the module docstring.
+
+        refresh = RefreshLoop(runtime, plan=RefreshPlan(probes=1))
+        await refresh.refresh_once()
+        refresh.heartbeats.windows["24h"].coverage
+        refresh.probes.history.newest("outbound")
+        refresh.incidents.open_counts()
+        refresh.rollups.newest
+    """
+
+    def __init__(self, runtime: Runtime, plan: RefreshPlan | None = None) -> None:
+        plan = plan or RefreshPlan()
+        self.clock = runtime.clock
+        self.interval = timedelta(seconds=runtime.settings.refresh_interval)
+        self.heartbeats = HeartbeatFeed(runtime)
+        self.probes = ProbeFeed(runtime)
+        self.incidents = IncidentView()
+        self.rollups = RollupFeed(runtime)
+        self.stats = JobStats()
+        self.refreshed = asyncio.Event()  # set after every pass; for waiters such as tests
+        self._parts = (
+            _Part("own_probes", 1, self._absorb_own_probes),  # memory only: first, so an outage cannot hold it up
+            _Part(self.heartbeats.name, plan.heartbeats, self.heartbeats.refresh),
+            _Part(OpenIncidentsFeed.name, plan.open_incidents, OpenIncidentsFeed(runtime, self.incidents).refresh),
+            _Part(self.probes.name, plan.probes, self.probes.refresh),
+            _Part(RecentIncidentsFeed.name, plan.recent_incidents, RecentIncidentsFeed(runtime, self.incidents).refresh),
+            _Part(self.rollups.name, plan.rollups, self.rollups.refresh),
+        )
+        self._due: dict[str, datetime] = {}
+        self._failing = False
+        self._broken: set[str] = set()  # parts whose last refresh raised something other than StoreError
+
+    async def refresh_once(self) -> bool:
+        """Read every part now; True when every read succeeded."""
+        return await self._pass(self._parts)
+
+    async def refresh_due(self) -> bool:
+        """Read the parts that are due now (none: nothing happens); True when every read succeeded."""
+        now = self.clock.now()
+        due = [p for p in self._parts if self._due.get(p.name, now) <= now]
+        return await self._pass(due) if due else True
+
+    def next_due(self) -> datetime:
+        now = self.clock.now()
+        return min((self._due.get(p.name, now) for p in self._parts), default=now)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Refresh when due until ``stop`` is set; cancelling the task stops it too."""
+        while not stop.is_set():
+            try:
+                await self.refresh_due()
+            except Exception:  # parts are guarded; this keeps a bug in the loop itself from ending it
+                log.exception("metrics refresh: pass failed; trying again at the next tick")
+                self._due = {part.name: self.clock.now() + self.interval for part in self._parts}
+            sleeper = asyncio.create_task(self.clock.sleep_until(self.next_due()))
+            stopper = asyncio.create_task(stop.wait())
+            try:
+                await asyncio.wait([sleeper, stopper], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in (sleeper, stopper):
+                    waiter.cancel()
+                await asyncio.gather(sleeper, stopper, return_exceptions=True)
+
+    # ------------------------------------------------------------------ one pass
+
+    async def _absorb_own_probes(self, now: datetime) -> None:
+        self.probes.absorb()
+
+    async def _pass(self, parts: list[_Part] | tuple[_Part, ...]) -> bool:
+        now = self.clock.now()
+        started = time.perf_counter()
+        self.stats.runs += 1
+        errors = []
+        for part in parts:
+            error = await self._refresh_part(part, now)
+            if error is not None:
+                errors.append(error)
+                if error.store_down:
+                    break  # the others would only time out one by one; they stay due
+        self.stats.last_duration = time.perf_counter() - started
+        self._record(now, "; ".join(map(str, errors)) or None)
+        self.refreshed.set()
+        self.refreshed.clear()
+        return not errors
+
+    async def _refresh_part(self, part: _Part, now: datetime) -> "_Failure | None":
+        """Refresh one part; what went wrong, if anything (the part keeps what it had)."""
+        try:
+            await part.refresh(now)
+        except asyncio.CancelledError:
+            raise
+        except StoreError as exc:
+            self._due[part.name] = now + self.interval
+            return _Failure(part.name, exc, store_down=True)
+        except Exception as exc:  # a bug in one part must not stop the loop or the other parts
+            self._due[part.name] = now + self.interval
+            if part.name not in self._broken:
+                log.exception("metrics refresh: reading %s failed (logged once until it works again)", part.name)
+            self._broken.add(part.name)
+            return _Failure(part.name, exc, store_down=False)
+        self._due[part.name] = now + self.interval * part.every
+        self._broken.discard(part.name)
+        return None
+
+    def _record(self, now: datetime, error: str | None) -> None:
+        if error is None:
+            self.stats.last_success = now
+            if self._failing:
+                log.info("metrics refresh: store readable again; figures are current")
+            self._failing = False
+            return
+        self.stats.failures += 1
+        self.stats.last_error = error
+        if not self._failing:
+            log.warning("metrics refresh failed (%s); /metrics keeps the last known figures until it succeeds", error)
+        self._failing = True

@@ -1,0 +1,126 @@
+"""The refresh loop: small incremental reads, the leader reads no heartbeats, failures kept apart."""
+
+import asyncio
+import logging
+
+from exporter.metrics.feeds import RollupFeed
+from exporter.metrics.refresh import RefreshLoop, RefreshPlan
+from tests.metrics.scraping import Exporter, value
+
+
+async def reads_of(runtime, action) -> tuple[int, int]:
+    """(billed reads, store calls) that ``action`` cost."""
+    usage = runtime.store.usage
+    reads, calls = usage.reads, sum(usage.calls.values())
+    await action()
+    return usage.reads - reads, sum(usage.calls.values()) - calls
+
+
+async def test_after_the_first_load_a_tick_costs_a_read_or_two(cluster):
+    a = await cluster.add("a")
+    b = await cluster.add("b")
+    await cluster.run_for(90)  # the probes of 00:00 are more than a minute old at the first load
+    loops = {m.name: RefreshLoop(m.runtime, RefreshPlan()) for m in (a, b)}
+    for loop in loops.values():
+        await loop.refresh_once()
+    cost = {"a": 0, "b": 0}
+    for _ in range(10):  # ten minutes, one tick a minute
+        await cluster.run_for(60)
+        for member in (a, b):
+            reads, _ = await reads_of(member.runtime, loops[member.name].refresh_due)
+            cost[member.name] += reads
+    # Ticks 5 and 10: open incidents, probes and the last 24 h of incidents (1 each, none new).
+    # The standby also reads each new heartbeat (1 a tick); the leader reads none: it wrote them.
+    assert cost == {"a": 2 * 3, "b": 2 * 3 + 10}
+    assert loops["b"].heartbeats.index.newest_ts == a.runtime.heartbeat.state.last_written["ts"]
+    assert len(loops["a"].heartbeats.index) == len(loops["b"].heartbeats.index) == 12  # 00:00-00:11
+
+
+async def test_a_leader_that_skipped_a_tick_reads_the_heartbeats_it_might_have_missed(cluster):
+    a = await cluster.add("a")
+    await cluster.run_for(30)
+    loop = RefreshLoop(a.runtime, RefreshPlan())
+    await loop.refresh_once()
+    await cluster.run_for(180)  # three heartbeats since the last refresh, one in memory
+    reads, calls = await reads_of(a.runtime, loop.refresh_due)
+    assert reads == 3  # the three new heartbeats
+    assert len(loop.heartbeats.index) == 4
+
+
+async def test_a_failed_tick_counts_as_a_refresh_failure_and_is_retried_at_the_next(cluster, clock, caplog):
+    a = await cluster.add("a")
+    b = await cluster.add("b")
+    exporter = Exporter(b.runtime, RefreshPlan())
+    await cluster.run_for(30)
+    assert await exporter.refresh.refresh_once()
+    b.store.down = True
+    caplog.set_level(logging.INFO, logger="longrun.metrics")
+    for _ in range(2):
+        await cluster.run_for(240)  # the second tick is when probes and recent incidents fall due
+        assert not await exporter.refresh.refresh_due()
+    b.store.down = False
+    await cluster.run_for(60)
+    assert await exporter.refresh.refresh_due()
+    assert exporter.refresh.next_due() > clock.now()  # every part, the slow ones too, read a tick later
+    logged = [r.levelname for r in caplog.records if r.name == "longrun.metrics"]
+    assert logged == ["WARNING", "INFO"]  # the outage said once, and its end once
+    families = exporter.scrape()
+    assert value(families, "longrun_job_runs_total", job="refresh") == 4
+    assert value(families, "longrun_job_failures_total", job="refresh") == 2
+    assert value(families, "longrun_job_last_success_timestamp_seconds", job="refresh") == clock.time()
+    assert value(families, "longrun_heartbeat_last_timestamp_seconds") == \
+        a.runtime.heartbeat.state.last_written["ts"].timestamp()
+
+
+async def settled(loop: RefreshLoop, clock) -> None:
+    """Wait (on the loop's event, not on time) until no part is due."""
+    async with asyncio.timeout(30):
+        while loop.next_due() <= clock.now():
+            await loop.refreshed.wait()
+
+
+async def test_run_refreshes_each_interval_on_the_clock_and_stops_on_the_event(cluster, clock):
+    a = await cluster.add("a")
+    loop = RefreshLoop(a.runtime, RefreshPlan())
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+    await settled(loop, clock)
+    assert loop.stats.runs == 1
+    for tick in range(2, 5):
+        await clock.advance(60)
+        await settled(loop, clock)
+        assert loop.stats.runs == tick
+    stop.set()
+    async with asyncio.timeout(10):
+        await task
+    assert loop.stats.failures == 0
+
+
+async def test_run_stops_when_cancelled(cluster, clock):
+    a = await cluster.add("a")
+    loop = RefreshLoop(a.runtime)
+    task = asyncio.create_task(loop.run(asyncio.Event()))
+    await settled(loop, clock)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert task.cancelled()
+
+
+async def test_a_bug_in_one_part_is_logged_once_and_spares_the_others(cluster, clock, caplog, monkeypatch):
+    async def broken(self, now):
+        raise KeyError("date")
+
+    monkeypatch.setattr(RollupFeed, "refresh", broken)
+    a = await cluster.add("a")
+    await cluster.run_for(30)
+    exporter = Exporter(a.runtime)
+    caplog.set_level(logging.ERROR, logger="longrun.metrics")
+    for _ in range(2):
+        await cluster.run_for(60)
+        assert not await exporter.refresh.refresh_once()
+    assert exporter.refresh.heartbeats.loaded and exporter.refresh.probes.loaded
+    assert len([r for r in caplog.records if r.name == "longrun.metrics"]) == 1
+    families = exporter.scrape()
+    assert value(families, "longrun_job_failures_total", job="refresh") == 2
+    assert value(families, "longrun_rollup_last_day_timestamp_seconds") == 0
+    assert value(families, "longrun_heartbeats_written_total") == 3
