@@ -1,0 +1,236 @@
+"""The OpenAPI 3 description of every HTTP route, built from the same constants the routes check.
+
+``docs/openapi.yaml`` is its dump, for readers and the fuzzing suite; a test
+fails when the file is stale or when a registered route is not described.
+
+    python -m exporter.web.openapi > docs/openapi.yaml     # after changing a route
+    spec = build()                                          # a dict, OpenAPI 3.0.3
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import yaml
+
+from exporter import __version__
+from exporter.web import admin_params as p
+from exporter.web.admin_http import MAX_ADMIN_BODY
+from exporter.web.inbound import TOKEN as INBOUND_TOKEN
+
+ADMIN = "/api/admin/longrun"
+JSON = "application/json"
+ANY_OBJECT = {"type": "object", "additionalProperties": True}
+READ_SECURITY = [{}, {"bearerAuth": []}]  # loopback without a token, elsewhere with it
+WRITE_SECURITY = [{"bearerAuth": []}]
+
+
+def ref(kind: str, name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def json_body(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def listing(key: str, item: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    props = {"count": {"type": "integer", "minimum": 0}, "limit": {"type": "integer"},
+             key: {"type": "array", "items": ref("schemas", item)}, **(extra or {})}
+    return {"type": "object", "required": ["count", key], "properties": props}
+
+
+def errors(*codes: int) -> dict[str, Any]:
+    names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
+             409: "Conflict", 413: "PayloadTooLarge", 503: "Unavailable"}
+    return {str(code): ref("responses", names[code]) for code in codes}
+
+
+def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def path_param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema, "description": description}
+
+
+def read(summary: str, parameters: list[dict[str, Any]], ok: dict[str, Any]) -> dict[str, Any]:
+    return {"get": {"summary": summary, "security": READ_SECURITY, "parameters": parameters,
+                    "responses": {"200": json_body(ok), **errors(400, 401, 403, 503)}}}
+
+
+def write(summary: str, ok: dict[str, Any], *, body: dict[str, Any] | None = None, status: int = 200,
+          extra: tuple[int, ...] = ()) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "security": WRITE_SECURITY,
+                                 "responses": {str(status): json_body(ok), **errors(400, 401, 403, 413, 503, *extra)}}
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
+    return operation
+
+
+# ------------------------------------------------------------------ components
+
+LIMIT = query("limit", {"type": "integer", "minimum": 1, "default": p.DEFAULT_LIMIT},
+              f"At most this many items (values above {p.MAX_LIMIT} are capped).")
+TIME = {"type": "string", "format": "date-time"}
+DAY = {"type": "string", "format": "date", "pattern": p.DAY_PATTERN}
+TYPE = {"type": "string", "pattern": p.TYPE_PATTERN}
+NULLABLE_TEXT = {"type": "string", "minLength": 1, "maxLength": 2000, "nullable": True}
+
+
+def components() -> dict[str, Any]:
+    def error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = json_body(ref("schemas", "Error"), description)
+        if headers:
+            response["headers"] = headers
+        return response
+
+    return {
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "description": "LONGRUN_ADMIN_TOKEN; never in the query string."},
+            "webhookAuth": {"type": "http", "scheme": "bearer", "description": "LONGRUN_WEBHOOK_TOKEN (Alertmanager's http_config)."},
+        },
+        "schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {
+                "error": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                           "description": "Field path to what is wrong with it."}}},
+            "Heartbeat": ANY_OBJECT, "Probe": ANY_OBJECT, "Incident": ANY_OBJECT, "Rollup": ANY_OBJECT,
+            "Config": ANY_OBJECT,
+            "Lock": {"type": "object", "additionalProperties": True, "properties": {
+                "name": {"type": "string"}, "holderInstanceId": {"type": "string", "nullable": True},
+                "leaseUntil": TIME, "generation": {"type": "integer"}, "expired": {"type": "boolean"},
+                "secondsLeft": {"type": "number"}, "releasedAt": {**TIME, "nullable": True},
+                "releasedBy": {"type": "string"}}},
+        },
+        "responses": {
+            "BadRequest": error("Malformed input; the message names the parameter or field."),
+            "Unauthorized": error("Missing, malformed or wrong bearer token.",
+                                  {"WWW-Authenticate": {"schema": {"type": "string"}}}),
+            "Forbidden": error("No LONGRUN_ADMIN_TOKEN configured: mutations are off, reads loopback-only."),
+            "NotFound": error("No such route or document."),
+            "MethodNotAllowed": error("Method not allowed on this route.", {"Allow": {"schema": {"type": "string"}}}),
+            "Conflict": error("The state forbids it (incident transition, concurrent lock change, retention)."),
+            "PayloadTooLarge": error(f"Body larger than {MAX_ADMIN_BODY} bytes."),
+            "Unavailable": error("The store is unavailable; retry.", {"Retry-After": {"schema": {"type": "integer"}}}),
+        },
+    }
+
+
+# ------------------------------------------------------------------ paths
+
+
+def admin_reads() -> dict[str, Any]:
+    return {
+        f"{ADMIN}/heartbeats": read("Heartbeats in [since, until], newest first; count is all of them.", [
+            query("since", TIME, "Default: until minus one hour."), query("until", TIME, "Default: now."), LIMIT],
+            listing("heartbeats", "Heartbeat", {"since": TIME, "until": TIME})),
+        f"{ADMIN}/config": read("The validated config the next job run uses, and the stored document's errors.", [],
+            {"type": "object", "required": ["config", "errors"], "properties": {
+                "config": ref("schemas", "Config"), "errors": {"type": "array", "items": {"type": "string"}},
+                "warnings": {"type": "array", "items": {"type": "string"}},
+                "updatedAt": {**TIME, "nullable": True}, "updatedBy": {"type": "string", "nullable": True}}}),
+        f"{ADMIN}/probes": read("Probe results, newest first.", [
+            query("type", {"type": "string", "enum": list(p.PROBE_TYPES)}, "Probe type."),
+            query("result", {"type": "string", "enum": list(p.PROBE_RESULTS)}, "Result."), LIMIT],
+            listing("probes", "Probe")),
+        f"{ADMIN}/locks": read("Every lease lock with expired and secondsLeft.", [],
+            {"type": "object", "required": ["locks"], "properties": {
+                "locks": {"type": "array", "items": ref("schemas", "Lock")}}}),
+        f"{ADMIN}/incidents": read("Incidents, newest first.", [
+            query("status", {"type": "string", "pattern": r"^(open|acknowledged|resolved)(,(open|acknowledged|resolved))*$"},
+                  "Comma list of statuses."),
+            query("type", TYPE, "Incident type."), LIMIT],
+            listing("incidents", "Incident")),
+        f"{ADMIN}/rollups": read("Daily rollups, newest first.", [
+            query("from", DAY, "First day (UTC)."), query("to", DAY, "Last day (UTC)."), LIMIT],
+            listing("rollups", "Rollup")),
+    }
+
+
+def admin_writes() -> dict[str, Any]:
+    manual = {"type": "object", "additionalProperties": False, "required": ["type", "reason", "tsStart"], "properties": {
+        "type": TYPE, "reason": NULLABLE_TEXT | {"nullable": False}, "tsStart": TIME, "tsEnd": TIME,
+        "severity": {"type": "string", "enum": list(p.SEVERITIES)},
+        "owner": {"type": "string", "minLength": 1, "maxLength": 200}}}
+    change = {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
+        "status": {"type": "string", "enum": ["acknowledged", "resolved"]},
+        "owner": {"type": "string", "minLength": 1, "maxLength": 200}, "rootCause": NULLABLE_TEXT, "tsEnd": TIME}}
+    incident = {"type": "object", "required": ["incident"], "properties": {"incident": ref("schemas", "Incident")}}
+    return {
+        f"{ADMIN}/probes/{{type}}/run": {"post": {
+            **write("Run a probe now; stored with trigger manual.", {"type": "object", "properties": {
+                "probe": ref("schemas", "Probe")}}, status=201),
+            "parameters": [path_param("type", {"type": "string", "enum": list(p.PROBE_TYPES)}, "Probe type.")]}},
+        f"{ADMIN}/rollups/{{day}}": {"post": {
+            **write("Recompute a complete day's rollup, overwriting it.", {"type": "object", "properties": {
+                "rollup": ref("schemas", "Rollup"), "overwrote": {**ANY_OBJECT, "nullable": True}}}, extra=(409,)),
+            "parameters": [path_param("day", DAY, "The day (UTC), before today.")]}},
+        f"{ADMIN}/locks/{{lockName}}/release": {"post": {
+            **write("Force a lease to end now (runbook Procedure 1).", {"type": "object", "properties": {
+                "lock": {"type": "string"}, "before": ref("schemas", "Lock"), "after": ref("schemas", "Lock")}},
+                extra=(404, 409)),
+            "parameters": [path_param("lockName", {"type": "string", "pattern": p.LOCK_PATTERN}, "Lock name.")]}},
+        f"{ADMIN}/config": {"patch": write(
+            "Change config fields (nested objects or dotted keys); 400 lists every bad field.",
+            {"type": "object", "properties": {"config": ref("schemas", "Config"),
+                                              "changed": {"type": "array", "items": {"type": "string"}}}},
+            body={"type": "object", "minProperties": 1, "additionalProperties": True})},
+        f"{ADMIN}/incidents": {"post": write("Open a manual incident (with tsEnd: already resolved).", incident,
+                                              body=manual, status=201, extra=(409,))},
+        f"{ADMIN}/incidents/{{incidentId}}": {"patch": {
+            **write("Acknowledge, assign, resolve or record a root cause.", incident, body=change, extra=(404, 409)),
+            "parameters": [path_param("incidentId", {"type": "string", "pattern": p.ID_PATTERN}, "Incident id.")]}},
+    }
+
+
+def public_routes() -> dict[str, Any]:
+    text = {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+    return {
+        "/health": {"get": {"summary": "Liveness with uptime.", "security": [{}],
+                            "responses": {"200": json_body(ANY_OBJECT)}}},
+        "/metrics": {"get": {"summary": "Prometheus exposition, from memory.", "security": [{}], "responses": text}},
+        "/": {"get": {"summary": "Human status page (HTML, reloads every 30 s).", "security": READ_SECURITY,
+                      "responses": {"200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}},
+                                    **errors(401, 403)}}},
+        "/api/alertmanager": {"post": {
+            "summary": "Alertmanager webhook (payload version 4).", "security": [{"webhookAuth": []}, {}],
+            "requestBody": {"required": True, "content": {JSON: {"schema": ANY_OBJECT}}},
+            "responses": {"200": json_body(ANY_OBJECT), **errors(400, 401, 403, 413, 503)}}},
+        "/api/probes/inbound/{token}": {"post": {
+            "summary": "The monitored service reports an inbound probe message; the token is the secret.",
+            "security": [{}],
+            "parameters": [path_param("token", {"type": "string", "pattern": INBOUND_TOKEN.pattern}, "One-use token.")],
+            "responses": {"200": json_body(ANY_OBJECT), **errors(404)}}},
+    }
+
+
+def build() -> dict[str, Any]:
+    paths = {**public_routes(), **admin_reads()}
+    for path, operations in admin_writes().items():
+        paths.setdefault(path, {}).update(operations)
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "longrun", "version": __version__,
+                 "description": "Heartbeats, probes, incidents and rollups of a long-running service. "
+                                "Every error is JSON {\"error\": \"...\"}; see docs/CONTRACT.md."},
+        "servers": [{"url": "http://127.0.0.1:9469"}],
+        "paths": paths,
+        "components": components(),
+    }
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """No ``&id001`` anchors for the shared pieces: every tool reads the file the same way."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump() -> str:
+    header = "# Generated by `python -m exporter.web.openapi > docs/openapi.yaml`; do not edit by hand.\n"
+    return header + yaml.dump(build(), Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(dump())

@@ -1,0 +1,1 @@
+"""Server-rendered HTML: pure functions from facts to escaped markup (no I/O, no aiohttp)."""
