@@ -55,7 +55,11 @@ class Scheduler:
         self.jobs = {job.name: job for job in jobs}
         self.stats: dict[str, JobStats] = {name: JobStats() for name in ["lease", *self.jobs]}
         now = clock.now()
-        self._due: dict[str, datetime] = {name: job.first_due(now) for name, job in self.jobs.items()}
+        # A job's next due time is a function of when its slot was last taken and
+        # of the job's current schedule (which may come from the config document),
+        # so a schedule edit applies from the next slot.
+        self._first: dict[str, datetime] = {name: job.first_due(now) for name, job in self.jobs.items()}
+        self._last: dict[str, datetime | None] = {name: None for name in self.jobs}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._was_leader = False
         self._stopping = False
@@ -71,14 +75,13 @@ class Scheduler:
         if leading and not self._was_leader:
             for name, job in self.jobs.items():
                 if job.leader_only:
-                    self._due[name] = job.first_due(now)
+                    self._first[name], self._last[name] = job.first_due(now), None
         self._was_leader = leading
         for name, job in self.jobs.items():
-            due = self._due[name]
-            if now < due or self._stopping:
+            if now < self.due(name) or self._stopping:
                 continue
-            # From now, not from the missed due time: a late wake-up never backfills.
-            self._due[name] = job.next_due(now)
+            # The slot is taken now, not at the missed due time: a late wake-up never backfills.
+            self._last[name] = now
             if job.leader_only and not leading:
                 continue
             if name in self._running:
@@ -87,8 +90,12 @@ class Scheduler:
                 continue
             self._running[name] = asyncio.create_task(self._run(job, now), name=f"job:{name}")
 
+    def due(self, name: str) -> datetime:
+        last = self._last[name]
+        return self._first[name] if last is None else self.jobs[name].next_due(last)
+
     def next_wake(self) -> datetime:
-        return min([self.leadership.next_due, *self._due.values()])
+        return min([self.leadership.next_due, *(self.due(name) for name in self.jobs)])
 
     async def _maintain_lease(self) -> None:
         stats = self.stats["lease"]
@@ -115,7 +122,7 @@ class Scheduler:
         except Exception as exc:
             stats.failures += 1
             stats.last_error = f"{exc.__class__.__name__}: {exc}"
-            log.error("job %s failed: %s (it runs again at %s)", job.name, stats.last_error, self._due[job.name].isoformat())
+            log.error("job %s failed: %s (it runs again at %s)", job.name, stats.last_error, self.due(job.name).isoformat())
             log.debug("job %s traceback", job.name, exc_info=True)
         else:
             stats.last_success = self.clock.now()

@@ -188,3 +188,14 @@ async def test_an_unknown_probe_type_is_refused(runtime_for):
     runtime = await runtime_for()
     with pytest.raises(ValueError, match="unknown probe type 'sideways'"):
         await runtime.probes.run("sideways")
+
+
+async def test_a_probe_schedule_edit_applies_from_the_next_slot(cluster, store):
+    member = await cluster.add("a")
+    await cluster.run_for(60)
+    await store.update(f"{ROOT}/config/current", {"probeSchedules.outboundHours": 1})
+    await cluster.run_until(cluster.clock.now().replace(hour=2, minute=0, second=1))
+    keys = sorted(d.id for d in await store.query(f"{ROOT}/probes") if d.id.startswith("OUT_"))
+    # 00:00 ran under the 6 h schedule; the edit was read at the next run, and hourly slots followed.
+    assert keys == ["OUT_2026030100", "OUT_2026030101", "OUT_2026030102"]
+    assert member.runtime.scheduler.stats["outbound_probe"].failures == 0
