@@ -214,7 +214,9 @@ class DocumentStore(ABC):
         """Change fields of an existing document (dotted keys address nested fields).
 
         Raises NotFound when missing, PreconditionFailed when ``if_version`` is
-        given and the stored version differs.
+        given and the stored version differs (or the document is missing).
+        Like every write, returns the new ``version``; ``data`` holds the fields
+        as given (for update and merge, not the whole document).
         """
 
     @abstractmethod

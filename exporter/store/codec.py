@@ -14,7 +14,6 @@ is refused.
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import datetime, timezone
 from typing import Any
@@ -30,6 +29,13 @@ def normalize(value: Any, where: str = "value") -> Any:
     """What a backend hands back for ``value``: UTC datetimes, lists for tuples."""
     check_value(value, where)
     return _normalize(value, where)
+
+
+def document_data(data: Any) -> dict[str, Any]:
+    """A document's fields, normalized; InvalidValue unless it is a map."""
+    if not isinstance(data, dict):
+        raise InvalidValue(f"document data must be a dict, not {type(data).__name__}")
+    return normalize(data, "data")
 
 
 def _normalize(value: Any, where: str) -> Any:
@@ -61,21 +67,12 @@ def encode_value(value: Any) -> Any:
 
 def decode_value(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(TS_TAG):
-        return datetime.strptime(value[len(TS_TAG):], _TS_FORMAT).replace(tzinfo=timezone.utc)
+        return datetime.fromisoformat(value[len(TS_TAG):])  # "...Z" reads back as UTC
     if isinstance(value, list):
         return [decode_value(item) for item in value]
     if isinstance(value, dict):
         return {key: decode_value(item) for key, item in value.items()}
     return value
-
-
-def to_json(data: dict[str, Any]) -> str:
-    """Encode a document for storage; raises InvalidValue for anything unstorable."""
-    return json.dumps(encode_value(normalize(data, "data")), ensure_ascii=False, separators=(",", ":"))
-
-
-def from_json(text: str) -> dict[str, Any]:
-    return decode_value(json.loads(text))
 
 
 def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -89,13 +86,20 @@ def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def apply_field_updates(base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
-    """Firestore ``update()``: each key is a dotted field path whose value replaces that field."""
+def check_field_updates(updates: dict[str, Any]) -> None:
+    """Refuse what Firestore's ``update()`` refuses: no fields, bad paths, a field given with its sub-field."""
+    if not updates:
+        raise InvalidValue("update: give at least one field")
     for path in updates:
         segments = split_field_path(path)
         for end in range(1, len(segments)):
             if ".".join(segments[:end]) in updates:
                 raise InvalidValue(f"update: field {'.'.join(segments[:end])!r} and its sub-field {path!r} given together")
+
+
+def apply_field_updates(base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
+    """Firestore ``update()``: each key is a dotted field path whose value replaces that field."""
+    check_field_updates(updates)
     result = dict(base)
     for path, value in updates.items():
         segments = split_field_path(path)
@@ -108,10 +112,26 @@ def apply_field_updates(base: dict[str, Any], updates: dict[str, Any]) -> dict[s
     return result
 
 
+def get_field(data: dict[str, Any], path: str) -> Any:
+    """The value at a dotted field path; InvalidValue when it is missing."""
+    node: Any = data
+    for segment in split_field_path(path):
+        if not isinstance(node, dict) or segment not in node:
+            raise InvalidValue(f"no field {path!r}")
+        node = node[segment]
+    return node
+
+
+_FORBIDDEN_IN_FIELD = set('~*/[]`\\"')
+
+
 def split_field_path(path: str) -> list[str]:
+    """``"a.b"`` → ``["a", "b"]``; refuses what either backend cannot address."""
     segments = path.split(".") if isinstance(path, str) else []
     if not segments or not all(segments):
         raise InvalidValue(f"field path {path!r} is empty or has an empty segment")
+    if _FORBIDDEN_IN_FIELD & set(path):
+        raise InvalidValue(f"field path {path!r} holds one of {''.join(sorted(_FORBIDDEN_IN_FIELD))}")
     return segments
 
 

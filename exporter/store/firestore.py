@@ -41,14 +41,14 @@ from exporter.store.base import (
     PreconditionFailed, StoreError, StoreUnavailable, Transaction, TransactionConflict, Write,
     effective_order, split_path, validate_collection,
 )
-from exporter.store.codec import apply_field_updates, filter_value, normalize, split_field_path
+from exporter.store.codec import check_field_updates, document_data, filter_value, get_field, split_field_path
 
 T = TypeVar("T")
 
 _UNAVAILABLE = (
     gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.RetryError, gexc.InternalServerError, gexc.Unknown,
     gexc.ResourceExhausted, gexc.Cancelled, gexc.Unauthenticated, gexc.PermissionDenied,
-    grpc.RpcError, auth_exceptions.TransportError, auth_exceptions.RefreshError, TimeoutError,
+    grpc.RpcError, auth_exceptions.TransportError, auth_exceptions.RefreshError,
 )
 _PING_PATH = "longrun-health/ping"
 _ACTIVE: contextvars.ContextVar[object | None] = contextvars.ContextVar("firestore_store_transaction", default=None)
@@ -97,9 +97,14 @@ class FirestoreStore(DocumentStore):
         if _ACTIVE.get() is self and not in_transaction:
             raise StoreError("inside transaction() use the Transaction object, not the store")
         budget = budget or self._timeout + 2
+        deadline = asyncio.timeout(budget)  # a backstop: the client's own timeouts come first
         try:
-            async with asyncio.timeout(budget):
+            async with deadline:
                 yield
+        except TimeoutError as exc:
+            if not deadline.expired():
+                raise  # raised by the caller's own code inside a transaction
+            raise StoreUnavailable(f"firestore {what}: no answer within {budget:g}s") from exc
         except gexc.AlreadyExists as exc:
             raise AlreadyExists(what) from exc
         except (gexc.FailedPrecondition, gexc.Aborted) as exc:
@@ -113,8 +118,7 @@ class FirestoreStore(DocumentStore):
         except gexc.InvalidArgument as exc:
             raise InvalidValue(f"{what}: {exc.message}") from exc
         except _UNAVAILABLE as exc:
-            reason = f"no answer within {budget:g}s" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
-            raise StoreUnavailable(f"firestore {what}: {reason}") from exc
+            raise StoreUnavailable(f"firestore {what}: {type(exc).__name__}: {exc}") from exc
         except gexc.GoogleAPICallError as exc:
             raise StoreError(f"firestore {what}: {type(exc).__name__}: {exc.message}") from exc
 
@@ -131,13 +135,13 @@ class FirestoreStore(DocumentStore):
         return _document(snapshot)
 
     async def create(self, path: str, data: dict[str, Any]) -> Document:
-        ref, data = self._ref(path), normalize(data, "data")
+        ref, data = self._ref(path), document_data(data)
         async with self._guard(f"create {path}"):
             result = await ref.create(data, **self._call)
         return Document(path, data, _version(result.update_time))
 
     async def set(self, path: str, data: dict[str, Any], *, merge: bool = False) -> Document:
-        ref, data = self._ref(path), normalize(data, "data")
+        ref, data = self._ref(path), document_data(data)
         async with self._guard(f"set {path}"):
             result = await ref.set(data, merge=merge, **self._call)
         return Document(path, data, _version(result.update_time))
@@ -168,6 +172,7 @@ class FirestoreStore(DocumentStore):
         """The query with the order every backend applies, ties broken by document id."""
         query, orders = self._filtered(collection, where), effective_order(where, order_by)
         for order in orders:
+            split_field_path(order.field)
             query = query.order_by(order.field, direction=_direction(order.descending))
         last_descending = orders[-1].descending if orders else False
         return query.order_by(FieldPath.document_id(), direction=_direction(last_descending)), orders
@@ -216,17 +221,20 @@ class FirestoreStore(DocumentStore):
         async def attempt(native: AsyncTransaction) -> T:
             return await fn(_FirestoreTransaction(self, native))
 
-        async with self._guard("transaction", budget=self._timeout * 3):
-            async with self._transaction_lock:
-                token = _ACTIVE.set(self)
-                try:
-                    return await attempt(self._client.transaction(max_attempts=self._max_attempts))
-                except ValueError as exc:
-                    if type(exc) is ValueError and isinstance(exc.__cause__, gexc.Aborted):
-                        raise TransactionConflict(f"transaction: {exc}") from exc
-                    raise
-                finally:
-                    _ACTIVE.reset(token)
+        if _ACTIVE.get() is self:
+            raise StoreError("transaction() inside a transaction of the same store")
+        async with self._transaction_lock:
+            token = _ACTIVE.set(self)
+            try:
+                async with self._guard("transaction", budget=self._timeout * 3, in_transaction=True):
+                    try:
+                        return await attempt(self._client.transaction(max_attempts=self._max_attempts))
+                    except ValueError as exc:  # how the library says "gave up after max_attempts"
+                        if type(exc) is ValueError and isinstance(exc.__cause__, gexc.Aborted):
+                            raise TransactionConflict(f"transaction: {exc}") from exc
+                        raise
+            finally:
+                _ACTIVE.reset(token)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -304,6 +312,9 @@ def _credentials_from_text(text: str, source: str) -> Credentials:
         missing = sorted({"client_email", "private_key", "token_uri"} - set(info))
         if missing:
             raise SettingsError(f"{source}: service-account key lacks {', '.join(missing)}")
+        key = str(info["private_key"])
+        if "\\n" in key and "\n" not in key:  # pasted into an env file with its newlines escaped twice
+            info = {**info, "private_key": key.replace("\\n", "\n")}
     try:
         if info.get("type") == "service_account":
             return service_account.Credentials.from_service_account_info(info)
@@ -339,16 +350,16 @@ def _stage(batch: Any, ref: Any, write: Write) -> None:
     elif write.kind == "update":
         batch.update(ref, _field_updates(write.data))
     elif write.kind == "create":
-        batch.create(ref, normalize(write.data, "data"))
+        batch.create(ref, document_data(write.data))
     elif write.kind == "set":
-        batch.set(ref, normalize(write.data, "data"), merge=write.merge)
+        batch.set(ref, document_data(write.data), merge=write.merge)
     else:
         raise InvalidValue(f"unknown write kind {write.kind!r}")
 
 
 def _field_updates(data: dict[str, Any]) -> dict[str, Any]:
-    data = normalize(data, "data")
-    apply_field_updates({}, data)  # refuses empty segments and a field given with its sub-field
+    data = document_data(data)
+    check_field_updates(data)
     return data
 
 
@@ -360,15 +371,7 @@ def _cursor(doc: Document, orders: list[Order]) -> Any:
     """The snapshot itself when we have it (exact, nanoseconds included), else its values by field."""
     if isinstance(doc.raw, DocumentSnapshot):
         return doc.raw
-    values = []
-    for order in orders:
-        node: Any = doc.data
-        for segment in split_field_path(order.field):
-            if not isinstance(node, dict) or segment not in node:
-                raise InvalidValue(f"cursor document {doc.path} has no field {order.field!r} to continue after")
-            node = node[segment]
-        values.append(node)
-    return values + [doc.id]
+    return [get_field(doc.data, order.field) for order in orders] + [doc.id]
 
 
 def _document(snapshot: DocumentSnapshot) -> Document | None:
@@ -397,6 +400,5 @@ def _version(update_time: Any) -> str:
 def _timestamp(version: str) -> Timestamp:
     seconds, _, nanos = str(version).partition(".")
     if not (seconds.isdigit() and nanos.isdigit()):
-        # Not a version this backend issued: it cannot match, so the write must not happen.
-        return Timestamp(seconds=1, nanos=0)
+        raise PreconditionFailed(f"version {version!r} was not issued by Firestore, so it cannot match")
     return Timestamp(seconds=int(seconds), nanos=int(nanos))

@@ -30,7 +30,8 @@ from exporter.store.base import (
     effective_order, split_path, validate_collection,
 )
 from exporter.store.codec import (
-    TS_TAG, apply_field_updates, decode_value, deep_merge, encode_value, filter_value, normalize, split_field_path,
+    TS_TAG, apply_field_updates, check_field_updates, decode_value, deep_merge, document_data, encode_value,
+    filter_value, get_field, normalize, split_field_path,
 )
 
 T = TypeVar("T")
@@ -49,6 +50,10 @@ _SCHEMA = [
     "CREATE INDEX IF NOT EXISTS docs_status ON docs (collection, json_extract(data, '$.status'))",
     "CREATE INDEX IF NOT EXISTS docs_next_attempt ON docs (collection, json_extract(data, '$.nextAttemptAt'))",
 ]
+# Planner statistics as ANALYZE finds them in a store with many documents per
+# collection; without any, SQLite prefers scanning a whole collection by key.
+_STATS = [("docs", "10000 1000 1"), ("docs_ts", "10000 1000 2"), ("docs_type_ts", "10000 1000 100 2"),
+          ("docs_status", "10000 1000 100"), ("docs_next_attempt", "10000 1000 2")]
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The store whose transaction() the current task is inside (to refuse re-entry instead of deadlocking).
 _ACTIVE: contextvars.ContextVar[object | None] = contextvars.ContextVar("sqlite_store_transaction", default=None)
@@ -105,11 +110,15 @@ class SqliteStore(DocumentStore):
         try:
             for statement in _SCHEMA:
                 conn.execute(statement)
+            conn.execute("ANALYZE sqlite_schema")  # creates sqlite_stat1
+            conn.execute("DELETE FROM sqlite_stat1 WHERE tbl = 'docs'")
+            conn.executemany("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('docs', ?, ?)", _STATS)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        conn.execute("ANALYZE sqlite_schema")  # loads the statistics into this connection
 
     def _in_write_transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._connection()
@@ -195,7 +204,7 @@ class SqliteStore(DocumentStore):
         limit: int | None = None,
         start_after: Document | None = None,
     ) -> list[Document]:
-        sql, params = _select(collection, where, order_by, start_after)
+        sql, params = select_sql(collection, where, order_by, start_after)
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
@@ -216,7 +225,8 @@ class SqliteStore(DocumentStore):
         await self._run(self._in_write_transaction, lambda conn: [self._apply(conn, w) for w in encoded])
 
     async def transaction(self, fn: Callable[[Transaction], Awaitable[T]]) -> T:
-        """BEGIN IMMEDIATE for the whole of ``fn``: no other writer can interleave, so no retry is needed."""
+        """BEGIN IMMEDIATE for the whole of ``fn``: no other writer can interleave, so no retry is
+        needed, and every other writer waits, so ``fn`` should only read and decide (no network calls)."""
         if _ACTIVE.get() is self:
             raise StoreError("transaction() inside a transaction of the same store")
         async with self._lock:
@@ -249,9 +259,9 @@ class SqliteStore(DocumentStore):
         await self._run(lambda: self._connection().execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
-        if self._closed:
-            return
-        async with self._lock:
+        async with self._lock:  # waits for a running transaction to finish
+            if self._closed:
+                return
             self._closed = True
             await asyncio.get_running_loop().run_in_executor(self._executor, self._close_connection)
         self._executor.shutdown(wait=True)
@@ -292,14 +302,14 @@ class _SqliteTransaction(Transaction):
 def _encoded(write: Write) -> Write:
     """Validate a write up front (bad paths and values never reach the worker) and encode its data."""
     split_path(write.path)
+    if write.kind not in ("create", "set", "update", "delete"):
+        raise InvalidValue(f"unknown write kind {write.kind!r}")
     if write.kind == "delete":
         return write
-    if not isinstance(write.data, dict):
-        raise InvalidValue(f"{write.path}: data must be a dict")
+    data = document_data(write.data)
     if write.kind == "update":
-        for key in write.data:
-            split_field_path(key)
-    return Write(write.kind, write.path, encode_value(normalize(write.data, "data")), write.merge)
+        check_field_updates(data)
+    return Write(write.kind, write.path, encode_value(data), write.merge)
 
 
 def _document(path: str, data: str, version: int) -> Document:
@@ -307,15 +317,8 @@ def _document(path: str, data: str, version: int) -> Document:
 
 
 def _field(name: str) -> str:
-    """``json_extract(data, '$.a.b')`` exactly as the indexes spell it."""
-    parts = []
-    for segment in split_field_path(name):
-        if _PLAIN_NAME.match(segment):
-            parts.append(segment)
-        elif '"' in segment:
-            raise InvalidValue(f"field name {segment!r} holds a double quote")
-        else:
-            parts.append('"' + segment.replace("'", "''") + '"')
+    """``json_extract(data, '$.a.b')``, spelled exactly as the indexes spell it."""
+    parts = [s if _PLAIN_NAME.match(s) else '"' + s.replace("'", "''") + '"' for s in split_field_path(name)]
     return f"json_extract(data, '$.{'.'.join(parts)}')"
 
 
@@ -330,11 +333,8 @@ def _type_guard(name: str, value: Any) -> tuple[str, list[Any]]:
         return f"{json_type} IN ('true', 'false')", []
     if isinstance(value, (int, float)):
         return f"{json_type} IN ('integer', 'real')", []
-    if isinstance(value, datetime):
-        return f"{json_type} = 'text' AND substr({_field(name)}, 1, {len(TS_TAG)}) = ?", [TS_TAG]
-    if isinstance(value, str):
-        return f"{json_type} = 'text' AND substr({_field(name)}, 1, {len(TS_TAG)}) <> ?", [TS_TAG]
-    raise AssertionError(f"filter_value let {value!r} through")
+    tagged = "=" if isinstance(value, datetime) else "<>"  # a timestamp, or a plain string
+    return f"{json_type} = 'text' AND substr({_field(name)}, 1, {len(TS_TAG)}) {tagged} ?", [TS_TAG]
 
 
 def _condition(flt: Filter) -> tuple[str, list[Any]]:
@@ -356,9 +356,10 @@ def _conditions(collection: str, where: Sequence[Filter]) -> tuple[list[str], li
     return conditions, params
 
 
-def _select(
-    collection: str, where: Sequence[Filter], order_by: Sequence[Order], start_after: Document | None
+def select_sql(
+    collection: str, where: Sequence[Filter], order_by: Sequence[Order], start_after: Document | None = None
 ) -> tuple[str, list[Any]]:
+    """The SELECT for a query: filters, Firestore's order with the id tiebreak, the cursor."""
     conditions, params = _conditions(collection, where)
     orders = effective_order(where, order_by)
     id_descending = orders[-1].descending if orders else False
@@ -366,21 +367,12 @@ def _select(
     conditions += [f"{_json_type(o.field)} IS NOT NULL" for o in orders]
     keys = [(_field(o.field), o.descending) for o in orders] + [("id", id_descending)]
     if start_after is not None:
-        values = [encode_value(normalize(_cursor_value(start_after, o.field))) for o in orders] + [start_after.id]
+        values = [encode_value(normalize(get_field(start_after.data, o.field))) for o in orders] + [start_after.id]
         sql, cursor_params = _after(keys, values)
         conditions.append(sql)
         params.extend(cursor_params)
     order_sql = ", ".join(f"{expr} {'DESC' if desc else 'ASC'}" for expr, desc in keys)
     return f"SELECT id, data, version FROM docs WHERE {' AND '.join(conditions)} ORDER BY {order_sql}", params
-
-
-def _cursor_value(doc: Document, name: str) -> Any:
-    node: Any = doc.data
-    for segment in split_field_path(name):
-        if not isinstance(node, dict) or segment not in node:
-            raise InvalidValue(f"cursor document {doc.path} has no field {name!r} to continue after")
-        node = node[segment]
-    return node
 
 
 def _after(keys: list[tuple[str, bool]], values: list[Any]) -> tuple[str, list[Any]]:

@@ -93,6 +93,17 @@ async def test_update_of_a_missing_document_raises_not_found_and_creates_nothing
     assert await store.get(f"{C}/a") is None
 
 
+@pytest.mark.parametrize("changes", [{}, {"map": {}, "map.x": 2}, {"a..b": 1}, {"a/b": 1}],
+                         ids=["nothing", "field-and-sub-field", "empty-segment", "slash"])
+async def test_updates_that_cannot_address_fields_are_refused(store, changes):
+    await store.create(f"{C}/a", {"n": 1})
+
+    with pytest.raises(InvalidValue):
+        await store.update(f"{C}/a", changes)
+
+    assert (await store.get(f"{C}/a")).data == {"n": 1}
+
+
 async def test_delete_removes_and_deleting_a_missing_document_is_fine(store):
     await store.create(f"{C}/a", {"n": 1})
 
@@ -133,6 +144,15 @@ async def test_conditional_writes_on_a_missing_document_fail_the_precondition(st
         await store.update(f"{C}/a", {"n": 2}, if_version=gone.version)
     with pytest.raises(PreconditionFailed):
         await store.delete(f"{C}/a", if_version=gone.version)
+
+
+async def test_a_version_the_store_never_issued_fails_the_precondition(store):
+    await store.create(f"{C}/a", {"n": 1})
+
+    with pytest.raises(PreconditionFailed):
+        await store.update(f"{C}/a", {"n": 2}, if_version="not-a-version")
+
+    assert (await store.get(f"{C}/a")).data == {"n": 1}
 
 
 async def test_delete_with_a_stale_version_fails_and_keeps_the_document(store):
@@ -352,6 +372,12 @@ async def test_a_batch_with_a_failing_create_applies_nothing(store):
     assert (await store.get(f"{C}/doomed")).data == {"n": 1}
 
 
+async def test_a_batch_with_an_unknown_write_kind_is_refused_whole(store):
+    with pytest.raises(InvalidValue):
+        await store.batch([Write("create", f"{C}/fine", {"n": 1}), Write("upsert", f"{C}/odd", {"n": 1})])
+    assert await store.count(C) == 0
+
+
 async def test_a_batch_of_more_than_500_writes_is_refused(store):
     with pytest.raises(InvalidValue):
         await store.batch([Write("create", f"{C}/d{i}", {"n": i}) for i in range(501)])
@@ -413,6 +439,40 @@ async def test_a_read_after_a_write_in_a_transaction_is_refused(store):
     assert await store.get(f"{C}/a") is None
 
 
+async def test_a_write_from_another_task_during_a_transaction_is_not_part_of_it(store):
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def read_wait_and_fail(tx):
+        await tx.get(f"{C}/x")
+        inside.set()
+        await release.wait()
+        tx.set(f"{C}/x", {"n": 1})
+        raise RuntimeError("abort")
+
+    transaction = asyncio.create_task(store.transaction(read_wait_and_fail))
+    await inside.wait()
+    outside = asyncio.create_task(store.set(f"{C}/outside", {"n": 1}))
+    release.set()
+
+    with pytest.raises(RuntimeError, match="abort"):
+        await transaction
+    await outside
+    assert ids(await store.query(C)) == ["outside"]
+
+
+async def test_using_the_store_itself_inside_a_transaction_is_refused(store):
+    async def bypass(tx):
+        await store.get(f"{C}/a")
+
+    async def nest(tx):
+        await store.transaction(bypass)
+
+    for fn in (bypass, nest):
+        with pytest.raises(StoreError, match="inside"):
+            await store.transaction(fn)
+    await store.set(f"{C}/a", {"n": 1})  # and the store is usable afterwards
+
+
 async def increment(store, path: str, times: int) -> None:
     async def once(tx):
         doc = await tx.get(path)
@@ -435,9 +495,9 @@ async def test_transactions_from_two_store_objects_lose_no_update(store, store_f
     other = store_factory()
     await store.create(f"{C}/counter", {"n": 0})
 
-    await asyncio.gather(increment(store, f"{C}/counter", 3), increment(other, f"{C}/counter", 3))
+    await asyncio.gather(increment(store, f"{C}/counter", 2), increment(other, f"{C}/counter", 2))
 
-    assert (await store.get(f"{C}/counter")).get("n") == 6
+    assert (await store.get(f"{C}/counter")).get("n") == 4
 
 
 async def test_delete_where_deletes_every_match_in_bounded_batches(store):
