@@ -58,6 +58,7 @@ class Leadership:
         self._trust_until: datetime | None = None
         self._next_due = clock.now()
         self._unwatch: Callable[[], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._logged_standby_for: str | None = None
 
     @property
@@ -78,17 +79,31 @@ class Leadership:
         return self._next_due
 
     def start_watching(self) -> None:
-        """Follow the lock document as it changes, where the backend can watch.
+        """Follow the lock document while standing by, where the backend can watch.
 
         The standby then learns of every renewal and release without reading,
-        and tries to acquire only when the lease is free or has expired.
+        and tries to acquire only when the lease is free or has expired. A
+        leader stops listening: a listener is billed for every change,
+        its own renewals included.
         """
-        loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()
+        if not self.is_leader:
+            self._subscribe()
+
+    def _subscribe(self) -> None:
+        if self._loop is None or self._unwatch is not None or self.stopped:
+            return
+        loop = self._loop
 
         def changed(data: dict | None) -> None:
             loop.call_soon_threadsafe(self._on_lock_changed, data)
 
         self._unwatch = self.store.watch(self.path, changed)
+
+    def _unsubscribe(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
 
     def _on_lock_changed(self, data: dict | None) -> None:
         view = rules.parse_lock(data)
@@ -123,8 +138,7 @@ class Leadership:
     async def release(self) -> None:
         """Give the lease up at once (on SIGTERM) so a standby takes over without waiting."""
         self.stopped = True
-        if self._unwatch:
-            self._unwatch()
+        self._unsubscribe()
         if not self.is_leader:
             return
         self.is_leader = False
@@ -170,6 +184,7 @@ class Leadership:
             self._trust_until = rules.trust_until(started, self.lease, self.renew)
             self._next_due = started + timedelta(seconds=self.renew)
             log.info("🔒 Lock acquired: %s (generation %s, instance %s)", self.lock_name, self.generation, self.instance_id)
+            self._unsubscribe()
             self._logged_standby_for = None
             self._notify(True)
             return
@@ -182,8 +197,8 @@ class Leadership:
     def _standby_due(self, now: datetime, view: rules.LeaseView | None) -> datetime:
         poll = timedelta(seconds=self.standby_poll)
         if self._unwatch is not None:
-            # A watch wakes us on every change; poll only as a safety net.
-            poll = max(poll, timedelta(seconds=self.lease))
+            # A watch wakes us on every change; poll only as a safety net (each poll is a read).
+            poll = max(poll, timedelta(seconds=5 * self.lease))
         due = now + poll
         if view is not None and now < view.lease_until < due:
             due = view.lease_until
@@ -232,6 +247,7 @@ class Leadership:
         self._trust_until = None
         self._next_due = now
         log.warning("🔓 Stepping down from %s (generation %s): %s", self.lock_name, self.generation, why)
+        self._subscribe()
         self._notify(False)
 
     def _notify(self, leading: bool) -> None:

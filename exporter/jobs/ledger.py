@@ -52,9 +52,16 @@ class DayLedger:
         self._spoiled = None
 
     def result_for(self, day: date, leading_since: datetime | None) -> HeartbeatResult | None:
-        """The day's analysis from memory, or None when the store must be read."""
+        """The analysis of ``day`` (a day that has ended) from memory, or None when the store must be read.
+
+        At midnight the rollup may ask before the new day's first heartbeat
+        rolled the record over, so the current record answers too.
+        """
         start, _ = day_bounds(day)
-        if leading_since is None or leading_since > start or self._finished is None:
+        if leading_since is None or leading_since > start:
             return None
-        finished_day, result = self._finished
-        return result if finished_day == day else None
+        if self._day == day:
+            return None if self._spoiled else self._acc.result()
+        if self._finished is not None and self._finished[0] == day:
+            return self._finished[1]
+        return None

@@ -36,6 +36,7 @@ from google.oauth2 import service_account
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from exporter.settings import SettingsError
+from exporter.store import firestore_watch
 from exporter.store.base import (
     MAX_BATCH, AlreadyExists, Document, DocumentStore, Filter, InvalidValue, NotFound, Order,
     PreconditionFailed, StoreError, StoreUnavailable, Transaction, TransactionConflict, Write,
@@ -247,6 +248,11 @@ class FirestoreStore(DocumentStore):
         api, self._client._firestore_api_internal = self._client._firestore_api_internal, None
         if api is not None:
             await api.transport.close()
+
+
+    def watch(self, path: str, on_change: Callable[[dict[str, Any] | None], None]) -> Callable[[], None] | None:
+        self._ref(path)  # validates the path
+        return firestore_watch.watch_document(self._client, path, on_change, _plain)
 
 
 class _FirestoreTransaction(Transaction):

@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
+from exporter.store import sqlite_watch
 from exporter.store.base import (
     MAX_BATCH, AlreadyExists, Document, DocumentStore, Filter, InvalidValue,
     NotFound, Order, PreconditionFailed, StoreError, StoreUnavailable, Transaction, Write,
@@ -71,6 +72,7 @@ class SqliteStore(DocumentStore):
         self._conn: sqlite3.Connection | None = None  # touched only on the worker thread
         self._lock = asyncio.Lock()  # held by a transaction for its whole run
         self._closed = False
+        self._announcements: list[tuple[str, int | None, dict[str, Any] | None]] = []  # worker thread only
 
     # ------------------------------------------------------------ plumbing
 
@@ -126,14 +128,22 @@ class SqliteStore(DocumentStore):
         try:
             result = fn(conn)
             conn.execute("COMMIT")
-            return result
         except BaseException:
             self._rollback()
             raise
+        self._announce()
+        return result
 
     def _rollback(self) -> None:
+        self._announcements.clear()
         if self._conn is not None and self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
+
+    def _announce(self) -> None:
+        """Tell this process's watchers what just committed (other processes poll)."""
+        pending, self._announcements = self._announcements, []
+        for path, version, data in pending:
+            sqlite_watch.announce(self.path, path, version, data)
 
     # ------------------------------------------------------------ single documents
 
@@ -154,6 +164,8 @@ class SqliteStore(DocumentStore):
             raise PreconditionFailed(f"{write.path}: version is not {if_version}")
         if write.kind == "delete":
             conn.execute("DELETE FROM docs WHERE collection = ? AND id = ?", (collection, doc_id))
+            if sqlite_watch.is_watched(self.path, write.path):
+                self._announcements.append((write.path, None, None))
             return None
         if write.kind == "create" and row is not None:
             raise AlreadyExists(write.path)
@@ -171,6 +183,8 @@ class SqliteStore(DocumentStore):
             "updated = excluded.updated",
             (collection, doc_id, json.dumps(stored, ensure_ascii=False, separators=(",", ":")), version, time.time()),
         )
+        if sqlite_watch.is_watched(self.path, write.path):
+            self._announcements.append((write.path, version, decode_value(stored)))
         return Document(write.path, decode_value(write.data), str(version))
 
     async def _write(self, write: Write, if_version: str | None = None) -> Document | None:
@@ -252,6 +266,11 @@ class SqliteStore(DocumentStore):
         except BaseException:
             self._rollback()
             raise
+        self._announce()
+
+    def watch(self, path: str, on_change: Callable[[dict[str, Any] | None], None]) -> Callable[[], None]:
+        split_path(path)
+        return sqlite_watch.watch_document(self.path, path, on_change)
 
     # ------------------------------------------------------------ lifecycle
 

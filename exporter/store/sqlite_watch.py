@@ -1,0 +1,92 @@
+"""Watching one document of a SQLite store, in this process and across processes.
+
+Writes made through any ``SqliteStore`` of this process on the same file are
+announced at once (``announce``); writes by other processes are noticed by a
+small poll of the document's version on its own connection.
+
+    unwatch = watch_document(db_path, "wa_metrics/longrun/locks/heartbeat-scheduler", on_change)
+    ...
+    unwatch()
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from exporter.store.codec import decode_value
+
+OnChange = Callable[[dict[str, Any] | None], None]
+
+_lock = threading.Lock()
+_watchers: dict[tuple[str, str], list["_Watcher"]] = {}
+
+
+class _Watcher:
+    def __init__(self, db: str, path: str, on_change: OnChange, poll: float) -> None:
+        self.db, self.path, self.on_change, self.poll = db, path, on_change, poll
+        self.version: int | None = None
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._poll_loop, name=f"sqlite-watch:{path}", daemon=True)
+
+    def deliver(self, version: int | None, data: dict[str, Any] | None) -> None:
+        with _lock:
+            if version is not None and version == self.version:
+                return
+            self.version = version
+        if not self.stopped.is_set():
+            self.on_change(data)
+
+    def _poll_loop(self) -> None:
+        collection, _, doc_id = self.path.rpartition("/")
+        conn: sqlite3.Connection | None = None
+        seen = None
+        try:
+            while not self.stopped.wait(self.poll):
+                try:
+                    if conn is None:  # the store creates the file on first use
+                        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=1.0)
+                    changed = conn.execute("PRAGMA data_version").fetchone()[0]
+                    if changed == seen:
+                        continue
+                    row = conn.execute("SELECT version, data FROM docs WHERE collection = ? AND id = ?", (collection, doc_id)).fetchone()
+                    seen = changed
+                except sqlite3.Error:
+                    continue  # not created yet, or locked: try again on the next tick
+                version, data = (row[0], decode_value(json.loads(row[1]))) if row else (None, None)
+                self.deliver(version, data)
+        finally:
+            if conn is not None:
+                conn.close()
+
+
+def watch_document(db: Path, path: str, on_change: OnChange, *, poll: float = 0.25) -> Callable[[], None]:
+    key = (str(db.resolve()), path)
+    watcher = _Watcher(key[0], path, on_change, poll)
+    with _lock:
+        _watchers.setdefault(key, []).append(watcher)
+    watcher.thread.start()
+
+    def unwatch() -> None:
+        watcher.stopped.set()
+        with _lock:
+            if watcher in _watchers.get(key, []):
+                _watchers[key].remove(watcher)
+
+    return unwatch
+
+
+def announce(db: Path, path: str, version: int | None, data: dict[str, Any] | None) -> None:
+    """Called by SqliteStore after a write to ``path`` committed."""
+    with _lock:
+        watchers = list(_watchers.get((str(db.resolve()), path), ()))
+    for watcher in watchers:
+        watcher.deliver(version, data)
+
+
+def is_watched(db: Path, path: str) -> bool:
+    with _lock:
+        return bool(_watchers.get((str(db.resolve()), path)))
