@@ -45,7 +45,7 @@ def parse_lock(data: dict[str, Any] | None) -> LeaseView | None:
 
 def can_acquire(view: LeaseView | None, me: str, now: datetime) -> bool:
     """Free, expired, released, or already ours."""
-    return view is None or view.holder is None or view.holder == me or view.lease_until <= now
+    return view is None or view.holder is None or view.released or view.holder == me or view.lease_until <= now
 
 
 def next_generation(view: LeaseView | None, me: str) -> int:

@@ -59,6 +59,8 @@ class Leadership:
         self._next_due = clock.now()
         self._unwatch: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._changes_seen = 0
+        self._last_change_at: datetime | None = None
         self._logged_standby_for: str | None = None
 
     @property
@@ -108,6 +110,8 @@ class Leadership:
     def _on_lock_changed(self, data: dict | None) -> None:
         view = rules.parse_lock(data)
         now = self.clock.now()
+        self._changes_seen += 1
+        self._last_change_at = now
         if self.is_leader:
             if view is not None and view.holder != self.instance_id:
                 self._step_down(now, f"the lock now names {view.holder}")
@@ -154,6 +158,8 @@ class Leadership:
     # ------------------------------------------------------------------ internals
 
     async def _try_acquire(self, started: datetime) -> None:
+        changes_before = self._changes_seen
+
         async def attempt(tx: Transaction) -> tuple[bool, rules.LeaseView | None]:
             current = await tx.get(self.path)
             view = rules.parse_lock(current.data if current else None)
@@ -188,7 +194,8 @@ class Leadership:
             self._logged_standby_for = None
             self._notify(True)
             return
-        self._next_due = self._standby_due(started, view)
+        # A change seen while we tried is newer than what we read: look again at once.
+        self._next_due = self.clock.now() if self._changes_seen != changes_before else self._standby_due(started, view)
         holder = view.holder if view else None
         if holder != self._logged_standby_for:
             self._logged_standby_for = holder
@@ -196,13 +203,20 @@ class Leadership:
 
     def _standby_due(self, now: datetime, view: rules.LeaseView | None) -> datetime:
         poll = timedelta(seconds=self.standby_poll)
-        if self._unwatch is not None:
-            # A watch wakes us on every change; poll only as a safety net (each poll is a read).
+        if self._watch_is_live(now):
+            # A live watch wakes us on every change; poll only as a safety net (each poll is a read).
             poll = max(poll, timedelta(seconds=5 * self.lease))
         due = now + poll
         if view is not None and now < view.lease_until < due:
             due = view.lease_until
         return due
+
+    def _watch_is_live(self, now: datetime) -> bool:
+        """Watching, and heard from within two renewals (a leader renews that often)."""
+        if self._unwatch is None:
+            return False
+        heard = self._last_change_at
+        return heard is not None and (now - heard).total_seconds() <= 2 * self.renew
 
     async def _renew(self, started: datetime) -> None:
         try:

@@ -52,8 +52,9 @@ NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
         (lease.LeaseView("b", NOW + timedelta(seconds=60), 1), "a", False),
         (lease.LeaseView("b", NOW, 1), "a", True),
         (lease.LeaseView(None, NOW + timedelta(seconds=60), 1), "a", True),
+        (lease.LeaseView("b", NOW + timedelta(seconds=60), 1, released=True), "a", True),
     ],
-    ids=["free", "ours", "held", "expired", "no-holder"],
+    ids=["free", "ours", "held", "expired", "no-holder", "released"],
 )
 def test_who_may_acquire(view, me, expected):
     assert lease.can_acquire(view, me, NOW) is expected
