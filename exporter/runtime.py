@@ -16,6 +16,9 @@ from datetime import datetime
 
 import aiohttp
 
+from alerting.bridge import AlertBridge
+from alerting.delivery import TelegramDelivery
+
 from exporter.clock import Clock
 from exporter.domain import runtime_config
 from exporter.jobs.daily import RetentionJob, RollupJob
@@ -25,7 +28,7 @@ from exporter.jobs.monitor import MonitorJob
 from exporter.jobs.probes import probe_jobs
 from exporter.jobs.scheduler import Scheduler
 from exporter.services.config import ConfigSource
-from exporter.services.incidents import IncidentService, LogNotifier, Notifier
+from exporter.services.incidents import IncidentService, Notifier
 from exporter.services.probes import InboundRegistry, ProbeRunner
 from exporter.services.retention import RetentionService
 from exporter.services.rollups import RollupService
@@ -56,6 +59,8 @@ class Runtime:
     scheduler: Scheduler
     started_at: datetime
     session: aiohttp.ClientSession | None = None
+    telegram: TelegramDelivery | None = None
+    alerts: AlertBridge | None = None
 
     @classmethod
     def build(
@@ -90,7 +95,9 @@ class Runtime:
         heartbeat = HeartbeatJob(instrumented, paths, clock, leadership, identity, settings.heartbeat_interval, target, started_at)
         inbound = InboundRegistry()
         probes = ProbeRunner(instrumented, paths, clock, identity, settings, config, leadership, session, inbound)
-        incidents = IncidentService(instrumented, paths, clock, config, notifier or LogNotifier())
+        telegram = TelegramDelivery.from_settings(settings, instrumented, paths, clock, session)
+        incidents = IncidentService(instrumented, paths, clock, config, notifier or telegram.notifier)
+        alerts = AlertBridge(incidents, telegram, clock)
         rollups = RollupService(
             instrumented, paths, clock, config, identity, settings.heartbeat_interval,
             known_day=lambda day: heartbeat.ledger.result_for(day, leadership.leading_since),
@@ -101,7 +108,7 @@ class Runtime:
         scheduler = Scheduler(clock, leadership, jobs)
         return cls(
             settings, clock, instrumented, paths, identity, config, leadership, heartbeat, probes, inbound,
-            incidents, rollups, retention, monitor, scheduler, started_at, session,
+            incidents, rollups, retention, monitor, scheduler, started_at, session, telegram=telegram, alerts=alerts,
         )
 
     async def start(self) -> None:

@@ -45,7 +45,7 @@ async def serve(settings: Settings, *, clock: Clock | None = None, stop: asyncio
             await _bind(runner, settings)
             await runtime.start()
             log.info("✅ Long-run jobs initialized (listening on http://%s)", settings.listen)
-            await runtime.scheduler.run(stop)
+            await asyncio.gather(runtime.scheduler.run(stop), runtime.alerts.run(stop))
         finally:
             refresh.cancel()
             await asyncio.gather(refresh, return_exceptions=True)

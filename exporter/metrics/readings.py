@@ -176,13 +176,12 @@ def _target_field(doc_field: str, status_field: str) -> Reader:
 
 
 # ------------------------------------------------------------------ alerting
-# Runtime gains ``outbox_stats`` (alerting.outbox.OutboxStats, the worker's) and
-# ``alerts_received`` ({alert status: count}, the webhook's) with the alert
-# bridge; until they exist these figures read as 0.
+# The outbox worker's stats (runtime.telegram) and the webhook's receipts (runtime.alerts).
 
 
 def _outbox(scene: Scene) -> Any:
-    return getattr(scene.runtime, "outbox_stats", None)
+    telegram = scene.runtime.telegram
+    return telegram.stats if telegram is not None else None
 
 
 def telegram_messages(scene: Scene) -> dict[tuple[str, ...], float]:
@@ -193,7 +192,7 @@ def telegram_messages(scene: Scene) -> dict[tuple[str, ...], float]:
 
 
 def alertmanager_alerts(scene: Scene) -> dict[tuple[str, ...], float]:
-    received = getattr(scene.runtime, "alerts_received", None) or {}
+    received = scene.runtime.alerts.alerts_received if scene.runtime.alerts is not None else {}
     return {(status,): float(n) for status, n in received.items()}
 
 

@@ -68,6 +68,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 def create_app(runtime: Runtime) -> web.Application:
+    from alerting import webhook
     from exporter.metrics import exposition
     from exporter.web import admin, inbound, status_page
 
@@ -78,4 +79,5 @@ def create_app(runtime: Runtime) -> web.Application:
     admin.add_routes(app)
     inbound.add_routes(app)
     status_page.add_routes(app)
+    webhook.add_routes(app, runtime.alerts, runtime.settings)
     return app

@@ -22,7 +22,7 @@ async def run_until_leader(cluster, member, limit: float) -> float:
 
 
 async def test_first_instance_leads_and_the_standby_waits(cluster, store):
-    a = await cluster.add("a")
+    await cluster.add("a")
     b = await cluster.add("b")
     await cluster.run_for(600)
     assert cluster.leaders() == ["a"]
@@ -51,7 +51,7 @@ async def test_standby_takes_over_after_leader_dies_within_lease_plus_poll(clust
 
 async def test_leader_whose_renewals_fail_steps_down_before_its_lease_expires(cluster, store):
     a = await cluster.add("a")
-    b = await cluster.add("b")
+    await cluster.add("b")
     await cluster.run_for(90)
     lease_until = a.runtime.leadership.lease_until
     a.store.fail_writes_under = f"{ROOT}/locks"  # renewals fail; heartbeats still could be written
@@ -100,7 +100,7 @@ async def test_generation_grows_on_every_change_of_holder(cluster, store):
     await cluster.run_for(61)
     await cluster.stop(a)
     await cluster.run_for(61)
-    c = await cluster.add("c")
+    await cluster.add("c")
     await cluster.stop(b)
     await cluster.run_for(61)
     docs = await heartbeats(store, ROOT)

@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from alerting.outbox import OutboxStats
 from tests.metrics.scraping import Exporter, value
 
 
@@ -15,8 +14,9 @@ async def test_outbox_and_alertmanager_counters_are_exported_when_present(cluste
     assert value(families, "longrun_outbox_oldest_timestamp_seconds") == 0
 
     oldest = clock.now() - timedelta(minutes=3)
-    a.runtime.outbox_stats = OutboxStats(sent=5, retried=2, failed=1, depth=4, oldest_created_at=oldest)
-    a.runtime.alerts_received = {"firing": 7, "resolved": 3}
+    stats = a.runtime.telegram.stats
+    stats.sent, stats.retried, stats.failed, stats.depth, stats.oldest_created_at = 5, 2, 1, 4, oldest
+    a.runtime.alerts.alerts_received.update(firing=7, resolved=3)
     families = exporter.scrape()
     assert [value(families, "longrun_telegram_messages_total", result=r) for r in ("sent", "retried", "failed")] == [5, 2, 1]
     assert value(families, "longrun_outbox_depth") == 4

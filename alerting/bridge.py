@@ -1,0 +1,260 @@
+"""The alert bridge: an Alertmanager notification becomes incidents and one Telegram message, both stored.
+
+For each alert, by its own status (the group's status can say firing while
+some of its alerts resolved):
+
+- ``AlertMapping`` names the incident it is about: (type, subject, severity);
+  the subject is the one the hourly monitor uses, so both land on one incident;
+- ``dedup.judge`` compares the episode (fingerprint, startsAt) with what the
+  incidents already hold: retries, repeats and HA duplicates write nothing;
+  a firing delivered after its own resolution reopens nothing;
+- a new firing opens the incident (tsStart = startsAt) or joins the open one;
+  when every episode recorded on an incident has resolved it closes at the
+  latest endsAt (tsEnd, mttrSec), through ``IncidentService`` like every source.
+
+Then the group message (``render_group``) is saved in the outbox under
+``notification_key``. ``receive`` returns only once all of that is stored, and
+raises ``StoreError`` otherwise: every step is idempotent, so Alertmanager's
+retry completes what a failure interrupted and duplicates nothing.
+
+The Watchdog alert is not an incident: its arrival time is kept in
+``watchdog_last_seen`` (a dead man's switch for the metrics layer).
+
+    bridge = AlertBridge(incidents, delivery, clock)          # delivery: TelegramDelivery
+    receipt = await bridge.receive(parse_payload(body))
+    bridge.alerts_received == {"firing": 3, "resolved": 1}
+
+Per (type, subject), ``{root}/alert_subjects/{openKey}`` names the newest
+incident the bridge recorded alerts on. It is read first: when that incident
+already holds every episode delivered (a retry, a repeat, an HA duplicate, a
+late firing) two plain reads decide, without a transaction; otherwise the
+active incident is looked up too (the monitor may have opened it), and the
+pointed one is where ``judge`` finds the episodes that already ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Awaitable, Iterable, Mapping, Sequence
+
+from alerting.alertmanager.payload import Alert, WebhookPayload, notification_key
+from alerting.dedup import Verdict, closing_time, entry, entry_id, holds_all, judge, undelivered
+from alerting.delivery import TelegramDelivery
+from alerting.mapping import SEVERITIES, AlertMapping, IncidentTarget, RuleLike
+from alerting.telegram.format import render_group
+from exporter.clock import Clock
+from exporter.domain.incidents import is_active, open_key
+from exporter.services.incidents import IncidentCounters, IncidentService
+from exporter.store.base import Write
+
+log = logging.getLogger("longrun.alerts")
+
+SOURCE = "alertmanager"
+# What an incident keeps of the alert that opened (or first joined) it; longer values are cut.
+MAX_VALUE_CHARS = 16_384
+MAX_MAP_CHARS = 65_536
+MAX_NAME_CHARS = 256
+_RESERVED_NAME = re.compile(r"^__.*__$")
+
+
+@dataclass
+class Receipt:
+    """What one notification did; the webhook answers it as JSON."""
+
+    alerts: int = 0
+    verdicts: Counter = field(default_factory=Counter)
+    incidents: set[str] = field(default_factory=set)
+    messages: int = 0
+    watchdog: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"status": "stored", "alerts": self.alerts, "watchdog": self.watchdog,
+                "verdicts": dict(sorted(self.verdicts.items())), "incidents": sorted(self.incidents),
+                "messagesQueued": self.messages}
+
+
+class AlertBridge:
+    """Turns one webhook payload into stored incidents and a stored group message (see the module docstring).
+
+        bridge = AlertBridge(incidents, delivery, clock, {"QueueStuck": ("queue_depth", "{queue}")})
+        receipt = await bridge.receive(payload)      # raises StoreError: answer 503
+        await bridge.run(stop)                       # delivers the outbox until stop
+    """
+
+    def __init__(self, incidents: IncidentService, delivery: TelegramDelivery, clock: Clock,
+                 mapping: AlertMapping | Mapping[str, RuleLike] | None = None, *, concurrency: int = 8) -> None:
+        self.incidents = incidents
+        self.delivery = delivery
+        self.clock = clock
+        self.mapping = mapping if isinstance(mapping, AlertMapping) else AlertMapping(mapping)
+        self._store = incidents.store
+        self._root = incidents.paths.root
+        self._concurrency = max(1, concurrency)
+        # Read by the metrics layer.
+        self.alerts_received: dict[str, int] = {"firing": 0, "resolved": 0}
+        self.verdicts: Counter = Counter({v.value: 0 for v in Verdict})
+        self.watchdog_last_seen: datetime | None = None
+        self.watchdog_received = 0
+
+    @property
+    def incident_counters(self) -> IncidentCounters:
+        """Incidents opened / resolved by source, as the incident service counts them."""
+        return self.incidents.counters
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """The bridge's background work (delivering the outbox) until ``stop``."""
+        await self.delivery.run(stop)
+
+    # ------------------------------------------------------------ one notification
+
+    async def receive(self, payload: WebhookPayload) -> Receipt:
+        now = self.clock.now()
+        receipt = Receipt(alerts=len(payload.alerts))
+        alerts = [a for a in payload.alerts if not self.mapping.is_watchdog(a.labels)]
+        receipt.watchdog = len(payload.alerts) - len(alerts)
+        if receipt.watchdog:
+            self.watchdog_last_seen, self.watchdog_received = now, self.watchdog_received + receipt.watchdog
+        groups = self._by_target(alerts)
+        await _bounded([self._apply(target, group, now, receipt) for target, group in groups.items()],
+                       self._concurrency)
+        if alerts:
+            shown = replace(payload, alerts=tuple(alerts))
+            receipt.messages = await self.delivery.send(notification_key(shown), render_group(shown, now=now))
+        for alert in payload.alerts:
+            self.alerts_received[alert.status] = self.alerts_received.get(alert.status, 0) + 1
+        self.verdicts.update(receipt.verdicts)
+        return receipt
+
+    def _by_target(self, alerts: Iterable[Alert]) -> dict[IncidentTarget, list[Alert]]:
+        """Alerts per (type, subject); the group's severity is the highest any of them asks for."""
+        grouped: dict[tuple[str, str], list[tuple[Alert, str | None]]] = defaultdict(list)
+        for alert in alerts:
+            target = self.mapping.target(alert.labels)
+            grouped[(target.type, target.subject)].append((alert, target.severity))
+        result = {}
+        for (incident_type, subject), members in grouped.items():
+            asked = [s for _, s in members if s in SEVERITIES]
+            severity = min(asked, key=SEVERITIES.index) if asked else None
+            result[IncidentTarget(incident_type, subject, severity)] = [a for a, _ in members]
+        return result
+
+    async def _apply(self, target: IncidentTarget, alerts: Sequence[Alert], now: datetime, receipt: Receipt) -> None:
+        """Record the alerts of one (type, subject) on its incident, open or close it as they say."""
+        pointer_path = self._pointer_path(target)
+        pointer = await self._store.get(pointer_path)
+        pointer_id = pointer.get("incidentId") if pointer else None
+        pointed = await self.incidents.get(pointer_id) if isinstance(pointer_id, str) else None
+        if holds_all(pointed, alerts):
+            # Retries, repeats, HA duplicates, late firings: the newest incident we recorded on
+            # answers alone (no newer one can hold these episodes), without a transaction.
+            active, previous = (pointed, None) if is_active(pointed) else (None, pointed)
+        else:
+            active = await self.incidents.active(target.type, target.subject)
+            same = active is not None and pointed is not None and active.get("incidentId") == pointer_id
+            previous = None if same else pointed
+        verdicts = {entry_id(a): judge(a, active, previous) for a in alerts}
+        receipt.verdicts.update(v.value for v in verdicts.values())
+        fresh = [a for a in alerts if verdicts[entry_id(a)].writes]
+        if not fresh:
+            await self._settle(target, active, previous)
+            return
+        incident = active
+        if active is None or any(verdicts[entry_id(a)] is Verdict.NEW_FIRING for a in fresh):
+            incident = await self._detect(target, active, fresh, now)
+        incident_id = incident["incidentId"]
+        receipt.incidents.add(incident_id)
+        fields = {f"alerts.{entry_id(a)}": entry(a, now) for a in fresh}
+        if "labels" not in incident:
+            fields.update(describe(min(fresh, key=lambda a: a.starts_at)))
+        writes = [Write("update", self.incidents.paths.incident(incident_id), fields)]
+        if pointer_id != incident_id:
+            writes.append(Write("set", pointer_path, {"type": target.type, "subject": target.subject,
+                                                      "incidentId": incident_id, "updatedAt": now}))
+        await self._store.batch(writes)
+        if any(verdicts[entry_id(a)] in (Verdict.RESOLVES, Verdict.NEW_RESOLVED) for a in fresh):
+            # Read after our write: of two instances resolving the last two episodes, one sees both.
+            await self._settle(target, await self.incidents.get(incident_id), None)
+
+    async def _detect(self, target: IncidentTarget, active: Mapping[str, Any] | None, fresh: Sequence[Alert],
+                      now: datetime) -> dict[str, Any]:
+        first = min(fresh, key=lambda a: a.starts_at)
+        opening = active is None
+        doc, change = await self.incidents.detect(
+            target.type, target.subject, source=SOURCE, severity=target.severity,
+            reason=_summary(first) if opening else "",
+            details=dict(active.get("details") or {}) if active else {"alertname": first.name},
+            at=first.starts_at if opening else now,
+        )
+        if change == "opened":
+            log.info("incident %s opened by alert %s", doc["incidentId"], first.name)
+        return doc
+
+    async def _settle(self, target: IncidentTarget, current: Mapping[str, Any] | None,
+                      previous: Mapping[str, Any] | None) -> None:
+        """Close an incident whose recorded episodes all ended; announce what an earlier failure left unsaid."""
+        if is_active(current) and (end := closing_time(current)) is not None:
+            latest = await self.incidents.active(target.type, target.subject)
+            if latest is not None and latest.get("incidentId") == current.get("incidentId"):
+                await self.incidents.clear(target.type, target.subject, source=SOURCE, at=end)
+                return
+        for doc in (current, previous):
+            if undelivered(doc):
+                await self.incidents.redeliver(doc["incidentId"])
+
+    def _pointer_path(self, target: IncidentTarget) -> str:
+        return f"{self._root}/alert_subjects/{open_key(target.type, target.subject)}"
+
+
+def describe(alert: Alert) -> dict[str, Any]:
+    """The alert that opened (or first joined) an incident, kept on it for people and the messages."""
+    annotations = _clipped(alert.annotations)
+    return {
+        "alertname": alert.name,
+        "labels": _clipped(alert.labels),
+        "annotations": annotations,
+        "generatorURL": alert.generator_url[:MAX_VALUE_CHARS],
+        "runbookUrl": (alert.annotations.get("runbook_url") or alert.annotations.get("runbook") or "")[:MAX_VALUE_CHARS],
+        "summary": _summary(alert),
+    }
+
+
+def _summary(alert: Alert) -> str:
+    text = alert.annotations.get("summary") or alert.annotations.get("message") or alert.name
+    return text[:1000]
+
+
+def _clipped(values: Mapping[str, str]) -> dict[str, str]:
+    """A label or annotation map as both stores can hold it: each value cut to MAX_VALUE_CHARS, no more than
+    MAX_MAP_CHARS in all (a Firestore document holds 1 MiB), names Firestore reserves (``__x__``) altered."""
+    kept, used = {}, 0
+    for name in sorted(values):
+        value = values[name][:MAX_VALUE_CHARS]
+        if used + len(name) + len(value) > MAX_MAP_CHARS:
+            value = value[: max(0, MAX_MAP_CHARS - used - len(name))]
+        kept.setdefault(_storable_name(name), value)
+        used += len(name) + len(value)
+    return kept
+
+
+def _storable_name(name: str) -> str:
+    name = name[:MAX_NAME_CHARS]
+    return "_" + name[2:] if _RESERVED_NAME.match(name) else name
+
+
+async def _bounded(work: Sequence[Awaitable[None]], limit: int) -> None:
+    """Run ``work`` at most ``limit`` at a time; wait for all, then raise the first failure."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(item: Awaitable[None]) -> None:
+        async with gate:
+            await item
+
+    results = await asyncio.gather(*(one(item) for item in work), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result

@@ -1,0 +1,109 @@
+"""Alert episodes on incidents: what a delivered alert changes, and when an incident closes. Pure.
+
+An alert episode is (fingerprint, startsAt): Alertmanager's retries, its
+repeat_interval re-sends and the second Alertmanager of an HA pair all deliver
+the same episode again. The bridge records every episode it has seen in the
+incident's ``alerts`` map, under ``entry_id(alert)``, so a delivery is judged
+against two incidents of the alert's (type, subject):
+
+- ``active``: the open or acknowledged one (whoever opened it);
+- ``previous``: the newest incident the bridge recorded alerts on, usually
+  resolved by now; it holds the episodes that already ended.
+
+    verdict = judge(alert, active, previous)
+    if verdict is Verdict.NEW_FIRING: ...   # open the incident or join the active one
+    end = closing_time(incident_after_the_write)   # every recorded episode resolved: close at this time
+
+An episode the previous incident already holds is never opened again: a firing
+delivered after its own resolution (out of order) or a late duplicate changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import Enum
+from typing import Any, Iterable, Mapping
+
+from alerting.alertmanager.payload import Alert
+
+FIRING, RESOLVED = "firing", "resolved"
+NOTIFY_CHANGES = ("opened", "escalated", "acknowledged", "resolved")
+
+
+class Verdict(str, Enum):
+    NEW_FIRING = "new_firing"      # not seen before, firing: record it, open or join the incident
+    NEW_RESOLVED = "new_resolved"  # not seen before, already resolved (its firing never came, or comes late)
+    RESOLVES = "resolves"          # the active incident holds it firing: it has ended now
+    DUPLICATE = "duplicate"        # already recorded in this state: nothing to write
+    STALE = "stale"                # the previous incident closed this episode: ignore
+
+    @property
+    def writes(self) -> bool:
+        return self in (Verdict.NEW_FIRING, Verdict.NEW_RESOLVED, Verdict.RESOLVES)
+
+
+def entry_id(alert: Alert) -> str:
+    """The key of the episode in the incident's ``alerts`` map: a plain field name on both stores."""
+    return "a" + hashlib.sha256(alert.dedup_key.encode()).hexdigest()[:24]
+
+
+def entry(alert: Alert, received_at: datetime) -> dict[str, Any]:
+    """What the incident keeps of one episode: small, so a 500-alert group stays far below 1 MiB."""
+    return {
+        "fingerprint": alert.fingerprint[:128],
+        "alertname": alert.name[:200],
+        "status": alert.status,
+        "startsAt": alert.starts_at,
+        "endsAt": (alert.ends_at or received_at) if alert.status == RESOLVED else None,
+        "receivedAt": received_at,
+    }
+
+
+def episodes(incident: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    alerts = incident.get("alerts") if incident else None
+    return alerts if isinstance(alerts, Mapping) else {}
+
+
+def holds_all(incident: Mapping[str, Any] | None, alerts: Iterable[Alert]) -> bool:
+    """True when ``incident`` already records every one of these episodes."""
+    recorded = episodes(incident)
+    return bool(recorded) and all(entry_id(alert) in recorded for alert in alerts)
+
+
+def judge(alert: Alert, active: Mapping[str, Any] | None, previous: Mapping[str, Any] | None) -> Verdict:
+    key = entry_id(alert)
+    seen = episodes(active).get(key)
+    if isinstance(seen, Mapping):
+        if seen.get("status") == FIRING and alert.status == RESOLVED:
+            return Verdict.RESOLVES
+        return Verdict.DUPLICATE  # same state again, or a firing that arrives after its resolution
+    if isinstance(episodes(previous).get(key), Mapping):
+        return Verdict.STALE
+    return Verdict.NEW_FIRING if alert.status == FIRING else Verdict.NEW_RESOLVED
+
+
+def closing_time(incident: Mapping[str, Any]) -> datetime | None:
+    """When an active incident the bridge recorded episodes on should close: when none is firing,
+    at the latest end among them; None while one fires, or when they all ended before it began
+    (old news about an earlier episode: the incident stays for whoever opened it)."""
+    recorded = [e for e in episodes(incident).values() if isinstance(e, Mapping)]
+    if not recorded or any(e.get("status") != RESOLVED for e in recorded):
+        return None
+    ends = [e["endsAt"] for e in recorded if isinstance(e.get("endsAt"), datetime)]
+    if not ends:
+        return None
+    end = max(ends)
+    start = incident.get("tsStart")
+    if isinstance(start, datetime) and end < start:
+        return None
+    return end
+
+
+def undelivered(incident: Mapping[str, Any] | None) -> bool:
+    """True when a recorded change was never announced (a delivery failed after the state was saved)."""
+    if not incident:
+        return False
+    notified = incident.get("notified") or {}
+    return any(change in NOTIFY_CHANGES and f"{i}:{change}" not in notified
+               for i, change in enumerate(incident.get("changes") or []))

@@ -1,0 +1,73 @@
+"""Incident state changes as Telegram messages, through the outbox.
+
+``TelegramNotifier`` is the incident service's ``Notifier``: every change it
+announces is saved in the outbox under the dedup key
+``incident:{incidentId}:{index}:{change}`` (``index`` is the change's place in
+the incident's ``changes``), for every configured chat, so announcing the same
+change again (the service retries undelivered changes on the next touch) sends
+nothing new.
+
+Which changes get a message of their own (``announces``):
+
+- an incident Alertmanager opened, or Alertmanager resolved, is announced by
+  the group message Alertmanager asked for (the bridge sends it), so it gets no
+  second "opened" / "resolved" message;
+- everything else is announced: what the hourly monitor and operators open,
+  resolve or acknowledge, and every escalation.
+
+    notifier = TelegramNotifier(outbox, chats, wake=worker.wake)
+    incidents = IncidentService(store, paths, clock, config, notifier)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from alerting.outbox import ChatRoutes, Outbox, messages_for
+from alerting.telegram.format import render_incident_change
+
+ALERTMANAGER = "alertmanager"
+
+
+def announces(incident: Mapping[str, Any], change: str) -> bool:
+    """Whether ``change`` gets its own message (see the module docstring)."""
+    if change == "opened":
+        return incident.get("source") != ALERTMANAGER
+    if change == "resolved":
+        return incident.get("resolvedBy") != ALERTMANAGER
+    return True
+
+
+def dedup_key(incident_id: str, index: int | str, change: str) -> str:
+    return f"incident:{incident_id}:{index}:{change}"
+
+
+class TelegramNotifier:
+    """``IncidentService``'s Notifier: ``await notifier.incident_changed(incident_doc, "opened")`` saves the message."""
+
+    def __init__(self, outbox: Outbox, chats: ChatRoutes, wake: Callable[[], None] = lambda: None) -> None:
+        self._outbox = outbox
+        self._chats = chats
+        self._wake = wake
+
+    async def incident_changed(self, incident: Mapping[str, Any], change: str) -> None:
+        if not announces(incident, change) or not self._chats.configured:
+            return
+        incident_id = str(incident.get("incidentId") or incident.get("id") or "")
+        key = dedup_key(incident_id, pending_index(incident, change), change)
+        text = render_incident_change(incident, change)
+        await self._outbox.enqueue(messages_for(key, [text], self._chats.configured))
+        self._wake()
+
+
+def pending_index(incident: Mapping[str, Any], change: str) -> int | str:
+    """The first recorded ``change`` not announced yet: the same answer however often it is asked.
+
+    Two pending changes of one kind (two escalations, after a failed delivery) are
+    announced by one message: it is rendered from the incident as it is now.
+    """
+    notified = incident.get("notified") or {}
+    for i, recorded in enumerate(incident.get("changes") or []):
+        if recorded == change and f"{i}:{change}" not in notified:
+            return i
+    return "unrecorded"

@@ -1,0 +1,125 @@
+"""``POST /api/alertmanager``: Alertmanager's webhook. Authenticate, bound, parse, hand to the bridge, answer.
+
+Answers (JSON ``{"error": ...}`` on failure):
+
+- 200 once the bridge has stored the incidents and the messages;
+- 400 for a body that can never be valid, naming the field (``alerts[3].startsAt``);
+- 401 a missing or wrong ``Authorization: Bearer`` token;
+- 403 no ``LONGRUN_WEBHOOK_TOKEN`` configured (unless ``LONGRUN_WEBHOOK_OPEN=true``);
+- 413 a body over the limit, refused before it is read whole;
+- 503 the store failed: nothing is lost, Alertmanager retries (it retries 5xx, never 4xx).
+
+    add_routes(app, bridge, settings)      # settings.webhook_token, settings.webhook_open
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from alerting.alertmanager.payload import PayloadError, parse_payload
+from alerting.bridge import AlertBridge
+from exporter.store.base import InvalidPath, InvalidValue, StoreError
+
+log = logging.getLogger("longrun.alerts")
+
+PATH = "/api/alertmanager"
+MAX_BODY = 1024 * 1024
+BRIDGE = web.AppKey("alert_bridge", AlertBridge)
+LIMIT = web.AppKey("alert_webhook_max_body", int)
+
+HOW_TO_SET_TOKEN = (
+    "the Alertmanager webhook needs a token: set LONGRUN_WEBHOOK_TOKEN to a long random secret here and the "
+    "same value in alertmanager.yml (webhook_configs: http_config: authorization: credentials_file), or set "
+    "LONGRUN_WEBHOOK_OPEN=true to accept unauthenticated calls on a trusted network"
+)
+
+
+@dataclass(frozen=True)
+class WebhookAuth:
+    """Who may call the webhook: ``WebhookAuth(token).refusal(request.headers.get("Authorization"))``."""
+
+    token: str | None
+    open: bool = False
+
+    @classmethod
+    def from_settings(cls, settings) -> "WebhookAuth":
+        return cls(settings.webhook_token or None, bool(settings.webhook_open))
+
+    def refusal(self, authorization: str | None) -> tuple[int, str] | None:
+        """None when the call may proceed, else (status, message)."""
+        if not self.token:
+            return None if self.open else (403, HOW_TO_SET_TOKEN)
+        scheme, _, given = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            return 401, "missing Authorization: Bearer token"
+        if not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+            return 401, "wrong webhook token"
+        return None
+
+
+AUTH = web.AppKey("alert_webhook_auth", WebhookAuth)
+
+
+def add_routes(app: web.Application, bridge: AlertBridge, settings, *, max_body: int = MAX_BODY) -> None:
+    app[BRIDGE] = bridge
+    app[AUTH] = WebhookAuth.from_settings(settings)
+    app[LIMIT] = max_body
+    app.router.add_post(PATH, receive)
+
+
+async def receive(request: web.Request) -> web.Response:
+    refusal = request.app[AUTH].refusal(request.headers.get("Authorization"))
+    if refusal is not None:
+        return _error(*refusal)
+    try:
+        body = await _read_bounded(request, request.app[LIMIT])
+        payload = parse_payload(_decode(body))
+    except PayloadError as exc:
+        return _error(400, str(exc), field=exc.field)
+    except _TooLarge as exc:
+        return _error(413, str(exc))
+    try:
+        receipt = await request.app[BRIDGE].receive(payload)
+    except (InvalidValue, InvalidPath) as exc:  # the store refuses a value from the payload: a retry cannot help
+        log.error("alertmanager webhook: the store refused the notification %s: %s", payload.group_key, exc)
+        return _error(400, f"the store refused a value of this notification: {exc}")
+    except StoreError as exc:
+        log.warning("alertmanager webhook: store unavailable, answering 503 for a retry: %s", exc)
+        return _error(503, f"store unavailable, retry later ({type(exc).__name__})", headers={"Retry-After": "10"})
+    return web.json_response(receipt.as_json())
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_bounded(request: web.Request, limit: int) -> bytes:
+    """The body, or _TooLarge as soon as it is known to exceed ``limit`` (from Content-Length, or while reading)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _TooLarge(f"request body of {request.content_length} bytes is larger than {limit} bytes")
+    chunks, size = [], 0
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge(f"request body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(body: bytes):
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError as exc:
+        raise PayloadError("body", f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise PayloadError("body", f"not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+
+
+def _error(status: int, message: str, *, field: str | None = None, headers=None) -> web.Response:
+    body = {"error": message} if field is None else {"error": message, "field": field}
+    return web.json_response(body, status=status, headers=headers)

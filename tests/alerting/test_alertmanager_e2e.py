@@ -1,0 +1,170 @@
+"""The real Alertmanager binary delivering to the webhook on loopback: its retry, then its resolution.
+
+Alertmanager retries a webhook answered 5xx; the first delivery here meets a
+failing store (503), the retry lands exactly one incident and one message.
+Then the alert is posted again with endsAt in the past: Alertmanager sends the
+resolution and the incident closes with tsEnd = endsAt and mttrSec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from alerting import webhook as route
+from alerting.alertmanager.payload import parse_rfc3339
+from tests.alerting.conftest_bridge import CHAT, TOKEN, make_bridge  # noqa: F401
+from tests.fixtures.stores import free_port
+
+BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager") or "/usr/bin/prometheus-alertmanager"
+MISSING = (f"Alertmanager binary not found ({BINARY}): install the Debian package prometheus-alertmanager; "
+           "the end-to-end test against the real Alertmanager is skipped")
+CONFIG = """
+route:
+  receiver: longrun
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: longrun
+    webhook_configs:
+      - url: {url}
+        send_resolved: true
+        max_alerts: 0
+        http_config:
+          authorization:
+            type: Bearer
+            credentials: {token}
+"""
+
+pytestmark = pytest.mark.slow
+
+
+class Alertmanager:
+    def __init__(self, workdir: Path, webhook_url: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = workdir / "am.yml"
+        config.write_text(CONFIG.format(url=webhook_url, token=TOKEN))
+        self.log = workdir / "alertmanager.log"
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [BINARY, f"--config.file={config}", f"--storage.path={workdir}",
+                 f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address="],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+
+    async def ready(self, session: aiohttp.ClientSession, within: float = 10.0) -> None:
+        async def answers() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"alertmanager exited: {self.log.read_text()[-2000:]}")
+            try:
+                async with session.get(f"{self.url}/-/ready") as response:
+                    return response.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        await until(answers, within, "alertmanager did not become ready")
+
+    async def post(self, session: aiohttp.ClientSession, alerts: list[dict]) -> None:
+        async with session.post(f"{self.url}/api/v2/alerts", json=alerts) as response:
+            assert response.status == 200, await response.text()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+async def until(condition, within: float, message: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await condition():
+        assert loop.time() < deadline, message
+        await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+def alertmanager_binary(request):
+    if not Path(BINARY).is_file():
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"WARNING: {MISSING}", yellow=True, bold=True)
+        pytest.skip(MISSING)
+    return BINARY
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@pytest.mark.timeout(60)
+async def test_alertmanager_retries_a_503_into_one_incident_and_one_message_then_resolves_it(
+        alertmanager_binary, make_bridge, tmp_path):
+    harness = await make_bridge()
+    answers: list[str] = []
+    receive = harness.bridge.receive
+
+    async def first_delivery_meets_a_failing_store(payload):
+        harness.clock.set(harness.clock.now() + timedelta(seconds=1))  # the harness clock is fake: move it
+        try:
+            receipt = await receive(payload)
+        except Exception:
+            answers.append("503")
+            raise
+        finally:
+            harness.store.fail_after(None)  # the store is back for Alertmanager's retry
+        answers.append(f"200 {payload.status}")
+        return receipt
+
+    harness.bridge.receive = first_delivery_meets_a_failing_store
+    harness.store.fail_after(0)
+    manager = Alertmanager(tmp_path, str(harness.client.server.make_url(route.PATH)))
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    alert = {"labels": {"alertname": "LongrunReconnectLoop", "incident_type": "reconnect_loop", "severity": "P2",
+                        "job": "longrun"},
+             "annotations": {"summary": "14 reconnects in the last hour",
+                             "runbook_url": "https://runbooks.example.com/longrun#incident-types"},
+             "startsAt": iso(now - timedelta(seconds=90)), "endsAt": iso(now + timedelta(hours=1)),
+             "generatorURL": "http://prometheus:9090/graph?g0.expr=reconnects"}
+    try:
+        async with aiohttp.ClientSession() as session:
+            await manager.ready(session)
+            await manager.post(session, [alert])
+
+            async def stored_after_a_retry() -> bool:
+                return "200 firing" in answers and len(await harness.incidents_stored()) == 1
+
+            await until(stored_after_a_retry, 15, f"no incident after Alertmanager's retry; answers {answers}")
+            assert answers[0] == "503"
+            incident = await harness.only_incident()
+            assert (incident["type"], incident["subject"], incident["status"]) == ("reconnect_loop", "target", "open")
+            assert incident["tsStart"] == now - timedelta(seconds=90)
+            assert len(await harness.outbox()) == 1
+
+            ended = now - timedelta(seconds=1)
+            await manager.post(session, [{**alert, "endsAt": iso(ended)}])
+
+            async def resolved() -> bool:
+                return "200 resolved" in answers
+
+            await until(resolved, 15, f"the resolution did not arrive; answers {answers}")
+    finally:
+        manager.stop()
+
+    incident = await harness.only_incident()
+    assert parse_rfc3339(iso(incident["tsEnd"]), "tsEnd") == ended and incident["mttrSec"] == 89.0
+    assert answers.count("503") == 1 and answers[-1] == "200 resolved"
+    await harness.deliver()
+    sent = harness.fake_telegram.delivered(CHAT)
+    assert len(sent) == 2 and "FIRING" in sent[0].text and "RESOLVED" in sent[1].text
