@@ -28,7 +28,8 @@ def fails_naming(settings: Settings, variable: str) -> str:
 
 
 @pytest.mark.firestore
-async def test_a_stopped_emulator_gives_store_unavailable_and_the_same_store_recovers(firestore_emulator):
+async def test_a_stopped_emulator_gives_store_unavailable_and_the_same_store_recovers(own_firestore_emulator):
+    firestore_emulator = own_firestore_emulator
     store = FirestoreStore.from_settings(firestore_emulator.settings(firestore_emulator.new_project()), timeout=2.0)
     try:
         await store.set("c/a", {"n": 1})
