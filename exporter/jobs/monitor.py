@@ -14,7 +14,7 @@ from typing import Any
 
 from exporter.domain import incidents as rules
 from exporter.domain.heartbeats import HeartbeatAccumulator
-from exporter.domain.slots import next_slot, slots_between
+from exporter.domain.slots import next_slot, slot_start, slots_between
 from exporter.jobs.heartbeat import HeartbeatJob
 from exporter.services.config import ConfigSource
 from exporter.services.incidents import IncidentService
@@ -25,6 +25,7 @@ from exporter.store import DocumentStore, Filter, Order, Paths
 log = logging.getLogger("longrun.monitor")
 
 WINDOW = timedelta(hours=1)
+MAX_WINDOW = timedelta(days=1)
 
 
 def _parse(text: Any) -> datetime | None:
@@ -51,9 +52,12 @@ class MonitorJob:
         self.interval = interval
         self.last_decisions: list[rules.Decision] = []
         self._probe_decisions: dict[str, tuple[str | None, Any, rules.Decision]] = {}
+        self._checked_until: datetime | None = None
+        self._first_slot: datetime | None = None
 
     def first_due(self, now: datetime) -> datetime:
-        return self.next_due(now)
+        # At once on start or takeover: the hour a dead leader never checked is checked now.
+        return now
 
     def next_due(self, now: datetime) -> datetime:
         return next_slot(now, self.interval)
@@ -61,7 +65,8 @@ class MonitorJob:
     async def run(self, now: datetime) -> None:
         config = await self.config.load()
         thresholds = config["alertThresholds"]
-        decisions = [*await self._heartbeats(now, thresholds)]
+        start = await self._window_start(now)
+        decisions = [*await self._heartbeats(start, now, thresholds)]
         for probe_type in PROBE_TYPES:
             decisions.append(await self._probe(probe_type, thresholds))
         decisions.append(self._accounts(config))
@@ -69,6 +74,26 @@ class MonitorJob:
         for decision in decisions:
             await self.apply(decision)
         self.last_decisions = decisions
+        await self.store.set(self.paths.state, {"monitorCheckedUntil": now}, merge=True)
+        self._checked_until = now
+
+    async def _window_start(self, now: datetime) -> datetime:
+        """From where the last check (by any leader) ended, at most a day back and at least an hour;
+        never before the first heartbeat ever, so a fresh deployment is not 'missing' its past."""
+        if self._checked_until is None:
+            state = await self.store.get(self.paths.state)
+            checked = state.get("monitorCheckedUntil") if state else None
+            self._checked_until = checked if isinstance(checked, datetime) else None
+        if self._first_slot is None:
+            first = await self.store.query(self.paths.heartbeats, order_by=[Order("ts")], limit=1)
+            if first:
+                self._first_slot = slot_start(first[0].get("ts"), self.heartbeat.interval)
+        start = now - WINDOW
+        if self._checked_until is not None and self._checked_until < start:
+            start = max(self._checked_until, now - MAX_WINDOW)
+        if self._first_slot is not None and self._first_slot > start:
+            start = self._first_slot
+        return start
 
     async def apply(self, decision: rules.Decision) -> None:
         """Open or resolve; the times come from the evidence (``since``/``until``), not from when we looked."""
@@ -78,15 +103,18 @@ class MonitorJob:
         elif decision.action == "resolve":
             active = await self.incidents.active(decision.type, decision.subject)
             if active is not None:
-                ended = until or _parse((active.get("details") or {}).get("until"))
+                # When the last detection already saw the episode end, that is its end; else the first sign of health now.
+                ended = _parse((active.get("details") or {}).get("until")) or until
                 await self.incidents.clear(decision.type, decision.subject, source="monitor", at=ended)
 
-    async def _heartbeats(self, now: datetime, thresholds: dict[str, Any]) -> tuple[rules.Decision, rules.Decision]:
-        """Missed heartbeats (a count, and the documents only when the count shows a problem) and reconnects."""
-        start = now - WINDOW
+    async def _heartbeats(self, start: datetime, now: datetime, thresholds: dict[str, Any]) -> tuple[rules.Decision, rules.Decision]:
+        """Missed heartbeats (a count, and the documents only when the count shows a problem) and reconnects.
+
+        The threshold is per hour (missedHbPerHour): a window longer than an hour scales it.
+        """
         interval = self.heartbeat.interval
         window = [Filter("ts", ">=", start), Filter("ts", "<", now)]
-        threshold = thresholds["missedHbPerHour"]
+        threshold = thresholds["missedHbPerHour"] * max(1.0, (now - start) / WINDOW)
         expected = slots_between(start, now, interval)
         written = await self.store.count(self.paths.heartbeats, where=window)
         missed = rules.missed_count_decision(expected, written, threshold, start=start, end=now)
@@ -102,6 +130,10 @@ class MonitorJob:
                 first_missing = gap.start if gap.start == start else gap.start + timedelta(seconds=interval)
                 missed.details["since"] = first_missing.isoformat()
                 missed.details["until"] = gap.end.isoformat() if gap.end < now else None
+        elif written:
+            # Heartbeats are back: the first one in the window dates the end of an open episode.
+            first = await self.store.query(self.paths.heartbeats, where=window, order_by=[Order("ts")], limit=1)
+            missed.details["until"] = slot_start(first[0].get("ts"), interval).isoformat()
         reconnects = reconnects_in(self.heartbeat.state.reconnect_totals_since(start))
         return missed, rules.reconnect_loop_decision(reconnects, thresholds["reconnectLoop"])
 

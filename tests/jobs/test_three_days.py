@@ -101,10 +101,16 @@ async def test_three_days_of_operation(cluster, store, aiohttp_server):
     assert (day3["writtenHb"], day3["missedHb"]) == (1437, 3)
     assert day3["maxGapSec"] == 180  # the day's start to the 00:03 heartbeat
     assert day3["restarts"] == 1
+    assert day3["mttrP50"] == 240  # the restart across midnight: 23:59 to 00:03
 
     incidents = [d.data for d in await store.query(f"{ROOT}/incidents", order_by=[Order("tsStart")])]
-    assert [(i["type"], i["status"]) for i in incidents] == [("missed_heartbeat", "resolved"), ("probe_fail", "resolved")]
-    missed, probe = incidents
+    assert [(i["type"], i["status"]) for i in incidents] == [
+        ("missed_heartbeat", "resolved"), ("probe_fail", "resolved"), ("missed_heartbeat", "resolved"),
+    ]
+    missed, probe, midnight = incidents
+    # 4 slots missed across midnight (23:59..00:02) is over 3 in an hour: the new leader's first
+    # check, from where the dead leader's last check ended, sees them together.
+    assert (midnight["tsStart"], midnight["tsEnd"], midnight["mttrSec"]) == (at(2, 23, 59), at(3, 0, 3), 240)
     assert (missed["tsStart"], missed["tsEnd"], missed["mttrSec"]) == (at(1, 10, 0), at(1, 10, 45), 2700)
     assert missed["severity"] == "P2"
     assert (probe["tsStart"].replace(second=0, microsecond=0), probe["tsEnd"].replace(second=0, microsecond=0)) == (at(2, 6, 0), at(2, 18, 0))
