@@ -18,6 +18,7 @@ import aiohttp
 
 from alerting.bridge import AlertBridge
 from alerting.delivery import TelegramDelivery
+from alerting.watchdog import WatchdogMonitor
 
 from exporter.clock import Clock
 from exporter.domain import runtime_config
@@ -61,6 +62,7 @@ class Runtime:
     session: aiohttp.ClientSession | None = None
     telegram: TelegramDelivery | None = None
     alerts: AlertBridge | None = None
+    watchdog: WatchdogMonitor | None = None
 
     @classmethod
     def build(
@@ -98,6 +100,9 @@ class Runtime:
         telegram = TelegramDelivery.from_settings(settings, instrumented, paths, clock, session)
         incidents = IncidentService(instrumented, paths, clock, config, notifier or telegram.notifier)
         alerts = AlertBridge(incidents, telegram, clock)
+        # The Watchdog dead man's switch, on every instance that accepts Alertmanager's webhook.
+        watchdog = (WatchdogMonitor(alerts, incidents, clock, started_at=started_at)
+                    if settings.webhook_token or settings.webhook_open else None)
         rollups = RollupService(
             instrumented, paths, clock, config, identity, settings.heartbeat_interval,
             known_day=lambda day: heartbeat.ledger.result_for(day, leadership.leading_since),
@@ -109,6 +114,7 @@ class Runtime:
         return cls(
             settings, clock, instrumented, paths, identity, config, leadership, heartbeat, probes, inbound,
             incidents, rollups, retention, monitor, scheduler, started_at, session, telegram=telegram, alerts=alerts,
+            watchdog=watchdog,
         )
 
     async def start(self) -> None:

@@ -45,7 +45,8 @@ async def serve(settings: Settings, *, clock: Clock | None = None, stop: asyncio
             await _bind(runner, settings)
             await runtime.start()
             log.info("✅ Long-run jobs initialized (listening on http://%s)", settings.listen)
-            await asyncio.gather(runtime.scheduler.run(stop), runtime.alerts.run(stop))
+            watchdog = [runtime.watchdog.run(stop)] if runtime.watchdog is not None else []
+            await asyncio.gather(runtime.scheduler.run(stop), runtime.alerts.run(stop), *watchdog)
         finally:
             refresh.cancel()
             await asyncio.gather(refresh, return_exceptions=True)

@@ -96,6 +96,8 @@ CATALOG: tuple[MetricSpec, ...] = (
     MetricSpec("alert_threshold", "gauge", "Alert thresholds of the runtime config document.", ("name",)),
     # alert bridge and Telegram
     MetricSpec("alertmanager_alerts", "counter", "Alerts received from Alertmanager, by their own status.", ("status",)),
+    MetricSpec("alertmanager_watchdog_last_seen_timestamp_seconds", "gauge",
+               "When this instance last received Alertmanager's Watchdog (0: not since it started)."),
     MetricSpec("telegram_messages", "counter", "Telegram sends by outcome.", ("result",)),
     MetricSpec("outbox_depth", "gauge", "Messages waiting in the outbox."),
     MetricSpec("outbox_oldest_timestamp_seconds", "gauge", "When the oldest waiting message was queued (0 when empty)."),

@@ -251,6 +251,8 @@ READERS: dict[str, Reader] = {
     "alert_threshold": lambda s: {(name,): value for name, value in thresholds(s.runtime.config.current).items()},
     # alert bridge and Telegram
     "alertmanager_alerts": alertmanager_alerts,
+    "alertmanager_watchdog_last_seen_timestamp_seconds":
+        lambda s: epoch(s.runtime.alerts.watchdog_last_seen) if s.runtime.alerts is not None else 0.0,
     "telegram_messages": telegram_messages,
     "outbox_depth": lambda s: float(_outbox(s).depth) if _outbox(s) else 0.0,
     "outbox_oldest_timestamp_seconds": lambda s: epoch(_outbox(s).oldest_created_at) if _outbox(s) else 0.0,

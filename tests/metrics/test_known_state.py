@@ -97,7 +97,11 @@ async def test_leader_lock_job_and_store_figures(cluster, clock):
     assert value(families, "longrun_job_runs_total", job="heartbeat") == 6
     assert value(families, "longrun_job_failures_total", job="heartbeat") == 0
     assert value(families, "longrun_job_last_success_timestamp_seconds", job="heartbeat") == heartbeat.last_success.timestamp()
-    assert value(families, "longrun_job_last_success_timestamp_seconds", job="monitor") == 0  # not run yet
+    retention = a.runtime.scheduler.stats["retention"]
+    assert retention.last_success is None  # first due at 00:30: never run, so never succeeded
+    assert value(families, "longrun_job_last_success_timestamp_seconds", job="retention") == 0
+    monitor = a.runtime.scheduler.stats["monitor"]  # runs at start: the hour a predecessor left unchecked
+    assert value(families, "longrun_job_last_success_timestamp_seconds", job="monitor") == monitor.last_success.timestamp()
     assert value(families, "longrun_job_runs_total", job="refresh") == 2
     assert value(families, "longrun_job_last_success_timestamp_seconds", job="refresh") == clock.now().timestamp()
     assert value(families, "longrun_expected_accounts") == 3
