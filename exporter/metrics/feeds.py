@@ -57,11 +57,17 @@ class HeartbeatFeed:
         self.loaded = False
         self._led_under: int | None = None  # the lease generation held at the last refresh
         self._absorbed_total = 0
+        # The first heartbeat ever: windows never reach back before it, so a fresh
+        # deployment is not "missing" the hour before it existed.
+        self.first_slot: datetime | None = None
 
     def bounds(self, now: datetime, window: str) -> tuple[datetime, datetime]:
-        """[start, end) of a window: whole slots only, ending where the current slot starts."""
+        """[start, end) of a window: whole slots only, ending where the current slot starts,
+        and starting no earlier than the first heartbeat ever (empty before any)."""
         end = slot_start(now, self.interval)
-        return end - self.spans[window], end
+        if self.first_slot is None:
+            return end, end
+        return min(end, max(end - self.spans[window], self.first_slot)), end
 
     async def refresh(self, now: datetime) -> None:
         if not self.loaded:
@@ -69,11 +75,16 @@ class HeartbeatFeed:
         elif not self._own_writes_suffice(now):
             await self._read_since(self.index.newest_ts or now - self.horizon)
         self._absorb_own()
+        if self.first_slot is None:
+            self.first_slot = self.index.oldest_slot()
         self._led_under = self.leadership.generation if self.leadership.holds(now) else None
         self.index.prune(now - self.horizon)
         self.windows = {name: self.index.window(*self.bounds(now, name)) for name in self.spans}
 
     async def _load(self, now: datetime) -> None:
+        first = await self.store.query(self.collection, order_by=[Order("ts")], limit=1)
+        if first:
+            self.first_slot = slot_start(first[0].get("ts"), self.interval)
         newest = await self.store.query(self.collection, order_by=[Order("ts", descending=True)], limit=1)
         self.index.add_all(doc.data for doc in newest)
         where = [Filter("ts", ">=", now - self.horizon)]

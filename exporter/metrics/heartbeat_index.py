@@ -95,6 +95,9 @@ class HeartbeatIndex:
     def newest_slot(self) -> datetime | None:
         return _from_ms(self._slots[-1]) if self._slots else None
 
+    def oldest_slot(self) -> datetime | None:
+        return _from_ms(self._slots[0]) if self._slots else None
+
     def prune(self, before: datetime) -> None:
         """Forget slots that start before ``before``; ``newest`` is kept."""
         cut = bisect.bisect_left(self._slots, _ms(before))
