@@ -54,7 +54,9 @@ class TelegramDelivery:
         if not token or not chat_ids:
             missing = " and ".join(name for name, value in (("TELEGRAM_BOT_TOKEN", token),
                                                             ("TELEGRAM_CHAT_ID", chat_ids)) if not value)
-            log.warning("Telegram off (%s unset): incidents are stored but not sent; %s", missing, HOW_TO_ENABLE)
+            # The server (which has an HTTP session) says it loudly; a CLI command need not repeat it.
+            log.log(logging.WARNING if session is not None else logging.DEBUG,
+                    "Telegram off (%s unset): incidents are stored but not sent; %s", missing, HOW_TO_ENABLE)
             return cls(None, chats, None)
         outbox = Outbox(store, paths, clock)
         worker = None
