@@ -344,12 +344,5 @@ class OutboxWorker:
             self.stats.oldest_created_at = await self._outbox.oldest_created_at()
 
     async def _idle(self, until: datetime, stop: asyncio.Event) -> None:
-        waits = [asyncio.ensure_future(self._clock.sleep_until(until)),
-                 asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
+        await self._clock.wait_until(until, stop, self._wake)
         self._wake.clear()

@@ -94,14 +94,7 @@ class WatchdogMonitor:
                 await self.check()
             except Exception:  # a bug here must not end the dead man's switch for good
                 log.exception("watchdog: check failed; trying again in %ss", self.every)
-            sleeper = asyncio.create_task(self.clock.sleep(self.every))
-            stopper = asyncio.create_task(stop.wait())
-            try:
-                await asyncio.wait([sleeper, stopper], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in (sleeper, stopper):
-                    waiter.cancel()
-                await asyncio.gather(sleeper, stopper, return_exceptions=True)
+            await self.clock.wait_until(self.clock.now() + timedelta(seconds=self.every), stop)
 
     async def check(self) -> Decision | None:
         """Decide, and open or resolve the incident when the decision changed; None when the store failed."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import time
 from abc import ABC, abstractmethod
 from datetime import datetime, timedelta, timezone
 
@@ -41,6 +40,16 @@ class Clock(ABC):
 
     async def sleep(self, seconds: float) -> None:
         await self.sleep_until(self.now() + timedelta(seconds=max(0.0, seconds)))
+
+    async def wait_until(self, when: datetime, *events: asyncio.Event) -> None:
+        """Return at ``when``, or as soon as any of ``events`` is set, whichever comes first."""
+        waits = [asyncio.ensure_future(self.sleep_until(when)), *(asyncio.ensure_future(e.wait()) for e in events)]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
 
 
 class RealClock(Clock):
@@ -118,7 +127,3 @@ class FakeClock(Clock):
 async def _settle(rounds: int) -> None:
     for _ in range(rounds):
         await asyncio.sleep(0)
-
-
-def monotonic() -> float:
-    return time.monotonic()

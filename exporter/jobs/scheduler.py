@@ -138,15 +138,7 @@ class Scheduler:
         while not stop.is_set():
             self.leadership.lock_changed.clear()
             await self.step()
-            wake = self.next_wake()
-            sleeper = asyncio.create_task(self.clock.sleep_until(wake))
-            waiters = [sleeper, asyncio.create_task(stop.wait()), asyncio.create_task(self.leadership.lock_changed.wait())]
-            try:
-                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in waiters:
-                    waiter.cancel()
-                await asyncio.gather(*waiters, return_exceptions=True)
+            await self.clock.wait_until(self.next_wake(), stop, self.leadership.lock_changed)
 
     async def run_until(self, clock: FakeClock, until: datetime) -> None:
         """Drive the loop on a FakeClock up to ``until``, awaiting every job in time order."""

@@ -121,14 +121,7 @@ class RefreshLoop:
             except Exception:  # parts are guarded; this keeps a bug in the loop itself from ending it
                 log.exception("metrics refresh: pass failed; trying again at the next tick")
                 self._due = {part.name: self.clock.now() + self.interval for part in self._parts}
-            sleeper = asyncio.create_task(self.clock.sleep_until(self.next_due()))
-            stopper = asyncio.create_task(stop.wait())
-            try:
-                await asyncio.wait([sleeper, stopper], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in (sleeper, stopper):
-                    waiter.cancel()
-                await asyncio.gather(sleeper, stopper, return_exceptions=True)
+            await self.clock.wait_until(self.next_due(), stop)
 
     # ------------------------------------------------------------------ one pass
 
