@@ -116,8 +116,9 @@ async def test_a_fresh_metrics_snapshot_spares_the_counts_and_probe_queries(clus
     assert spent == Counter({"get": 1, "query": 3}), "lock, newest heartbeat, open incidents, rollups"
     assert page.rows("Heartbeats") == [
         ["1h", "100.00 %", "60 / 60"],        # 23:05 .. 00:04, whole slots
-        ["24h", "4.51 %", "65 / 1440"],
-        ["7d", "0.64 %", "65 / 10080"],       # a real 7-day window, not the rollups
+        # The cluster began at 23:00: longer windows start at its first heartbeat, not before it existed.
+        ["24h", "100.00 %", "65 / 65"],
+        ["7d", "100.00 %", "65 / 65"],        # from the metrics window, not the rollups
     ]
     assert "from the metrics refresh at 00:05:00 UTC" in page.text("Heartbeats")
     assert page.rows("Probes")[0][:2] == ["outbound", "PASS"]
