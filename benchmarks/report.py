@@ -9,10 +9,13 @@ length of history (30 and 180 days of 60-second heartbeats, written by
 - ``report --window Nd`` after the rollups are written: the fast path.
 
 Memory must stay flat as the days grow (peak 180d / 30d close to 1) while time
-grows with the documents read (about 6x for verify and the computed report).
-The Firestore half is skipped, with a message, when the emulator jar is missing.
+grows with the documents read (about 6x for verify and the computed report on
+SQLite). The emulator's own query time grows with the size of the collection,
+so its time ratio is larger (it is not Firestore's index-served performance);
+its memory ratio is the figure that carries over. The Firestore half is
+skipped, with a message, when the emulator jar is missing.
 
-    python benchmarks/report.py [--days 30,180] [--backends sqlite,firestore]
+    python benchmarks/report.py [--days 30,180] [--firestore-days 5,30] [--backends sqlite,firestore]
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from exporter.cli import main as longrun  # noqa: E402
 from exporter.clock import RealClock  # noqa: E402
 from exporter.runtime import Runtime  # noqa: E402
 from exporter.settings import load_settings  # noqa: E402
+from exporter.store import StoreError  # noqa: E402
 
 LAST_DAY = date(2026, 6, 30)
 MIB = 2**20
@@ -104,7 +108,11 @@ def measure_history(backend: str, days: int) -> list[Row]:
         _noted(Row(backend, days, "verify", *measure("verify", "--window", window, "--end", end, "--json", ok=(0, 1, 2)))),
         _noted(Row(backend, days, "report (computed)", *measure(*report))),
     ]
-    asyncio.run(write_rollups(days))
+    try:
+        asyncio.run(write_rollups(days))
+    except StoreError as exc:  # the emulator, past a few hundred thousand documents, can miss the deadline
+        print(f"  {backend}: {days}d report (rollups): skipped, writing the rollups failed: {exc}", file=sys.stderr)
+        return rows
     rows.append(_noted(Row(backend, days, "report (rollups)", *measure(*report))))
     return rows
 
@@ -157,6 +165,8 @@ def print_table(rows: list[Row]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", default="30,180", help="history lengths in days (default 30,180)")
+    parser.add_argument("--firestore-days", help="history lengths on the emulator (default: --days); its queries "
+                                                 "slow down as the collection grows, so 180 days there takes about an hour")
     parser.add_argument("--backends", default="sqlite,firestore")
     args = parser.parse_args()
     days_list = [int(d) for d in args.days.split(",")]
@@ -174,7 +184,8 @@ def main() -> int:
         if jar is None:
             print(f"firestore: skipped: {MISSING_MESSAGE}", file=sys.stderr)
         else:
-            rows += run_backend("firestore", days_list, firestore_store(jar))
+            firestore_days = [int(d) for d in args.firestore_days.split(",")] if args.firestore_days else days_list
+            rows += run_backend("firestore", firestore_days, firestore_store(jar))
             os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
     print_table(rows)
     return 0

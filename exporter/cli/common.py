@@ -20,11 +20,11 @@ import asyncio
 import json
 import logging
 import sys
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 
 from exporter.clock import RealClock
 from exporter.domain.slots import iso
@@ -177,7 +177,8 @@ def _require_sqlite_file(settings: Settings) -> None:
 def execute(handler: Callable[[Context], Awaitable[int]], settings: Settings, args: argparse.Namespace) -> int:
     """Run one subcommand; every failure becomes one line on stderr and an exit code."""
     try:
-        return asyncio.run(handler(Context(settings, args)))
+        with quiet_server_notes(settings.log_level):
+            return asyncio.run(handler(Context(settings, args)))
     except CliError as exc:
         return _fail(str(exc), exc.code)
     except SettingsError as exc:
@@ -201,6 +202,20 @@ def _fail(message: str, code: int) -> int:
 def cli_log_level(level: str) -> str:
     """Operator commands keep the services' INFO lines out of the way unless DEBUG is asked for."""
     return level if level == "DEBUG" else "WARNING"
+
+
+@contextmanager
+def quiet_server_notes(level: str) -> Iterator[None]:
+    """What the server says at start (Telegram off) is not news to an operator command,
+    even one with an HTTP session (``probe run``); DEBUG still shows it. Restored after."""
+    logger = logging.getLogger("longrun.telegram")
+    before = logger.level
+    if level != "DEBUG":
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 # ---------------------------------------------------------------- output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 
 from exporter.store import Filter, Write
@@ -80,6 +81,12 @@ def test_probe_run_stores_a_real_result_under_a_manual_key(cli):
     doc = cli.ok("probe", "run", "outbound", "--json").json()
     assert (doc["type"], doc["trigger"], doc["result"], doc["error"]) == ("outbound", "manual", "PASS", None)
     assert "_MANUAL_" in doc["probeKey"] and doc["details"]["storeRoundTripMs"] >= 0
+
+
+def test_probe_run_does_not_repeat_the_servers_telegram_note(sqlite_cli, caplog):
+    caplog.set_level(logging.DEBUG)
+    sqlite_cli.ok("probe", "run", "outbound")
+    assert not [r for r in caplog.records if "Telegram off" in r.getMessage() and r.levelno >= logging.WARNING]
 
 
 def test_an_unconfigured_probe_is_skip_never_pass(sqlite_cli):
