@@ -61,7 +61,7 @@ class TelegramDelivery:
         outbox = Outbox(store, paths, clock)
         worker = None
         if session is not None:
-            client = TelegramClient(session, settings.telegram_api_base, token)
+            client = TelegramClient(session, settings.telegram_api_base, token, timeout=settings.telegram_timeout)
             worker = OutboxWorker(store, paths, client, Pacer(clock), clock, chats, **worker_options)
         log.info("Telegram on: %d chat(s)%s", len(chat_ids), "" if worker else ", messages saved for the server to send")
         return cls(outbox, chats, worker)

@@ -75,6 +75,7 @@ class Settings:
     telegram_bot_token: str | None = field(default=None, repr=False)
     telegram_chat_ids: tuple[str, ...] = ()
     telegram_api_base: str = "https://api.telegram.org"
+    telegram_timeout: float = 10.0  # one sendMessage call; a timeout is retried (at-least-once)
 
     firebase_service_account_json: str | None = field(default=None, repr=False)
     google_application_credentials: str | None = None
@@ -161,6 +162,7 @@ _KEYS: dict[str, tuple[str, Any]] = {
     "TELEGRAM_BOT_TOKEN": ("telegram_bot_token", _optional_text),
     "TELEGRAM_CHAT_ID": ("telegram_chat_ids", _chat_ids),
     "TELEGRAM_API_BASE": ("telegram_api_base", _text),
+    "TELEGRAM_TIMEOUT": ("telegram_timeout", _duration),
     "FIREBASE_SERVICE_ACCOUNT_JSON": ("firebase_service_account_json", _optional_text),
     "GOOGLE_APPLICATION_CREDENTIALS": ("google_application_credentials", _optional_text),
     "FIRESTORE_EMULATOR_HOST": ("firestore_emulator_host", _optional_text),

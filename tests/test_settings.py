@@ -59,3 +59,11 @@ def test_secrets_never_appear_in_the_settings_repr():
 def test_bad_listen_address(listen):
     with pytest.raises(SettingsError, match="LONGRUN_LISTEN"):
         load_settings({"LONGRUN_LISTEN": listen})
+
+
+def test_the_telegram_timeout_is_a_duration():
+    """It reaches the client: tests/resilience/test_telegram_faults.py runs on 0.3 s and 1 s."""
+    assert load_settings({}).telegram_timeout == 10
+    assert load_settings({"TELEGRAM_TIMEOUT": "2500ms"}).telegram_timeout == 2.5
+    with pytest.raises(SettingsError, match="TELEGRAM_TIMEOUT"):
+        load_settings({"TELEGRAM_TIMEOUT": "soon"})
