@@ -9,10 +9,7 @@ resolution and the incident closes with tsEnd = endsAt and mttrSec.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -20,70 +17,9 @@ import pytest
 from alerting import webhook as route
 from alerting.alertmanager.payload import parse_rfc3339
 from tests.alerting.conftest_bridge import CHAT, TOKEN, make_bridge  # noqa: F401
-from tests.fixtures.stores import free_port
-
-BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager") or "/usr/bin/prometheus-alertmanager"
-MISSING = (f"Alertmanager binary not found ({BINARY}): install the Debian package prometheus-alertmanager; "
-           "the end-to-end test against the real Alertmanager is skipped")
-CONFIG = """
-route:
-  receiver: longrun
-  group_by: [alertname]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: longrun
-    webhook_configs:
-      - url: {url}
-        send_resolved: true
-        max_alerts: 0
-        http_config:
-          authorization:
-            type: Bearer
-            credentials: {token}
-"""
+from tests.fixtures.alertmanager import Alertmanager, alertmanager_binary  # noqa: F401
 
 pytestmark = pytest.mark.slow
-
-
-class Alertmanager:
-    def __init__(self, workdir: Path, webhook_url: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = workdir / "am.yml"
-        config.write_text(CONFIG.format(url=webhook_url, token=TOKEN))
-        self.log = workdir / "alertmanager.log"
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                [BINARY, f"--config.file={config}", f"--storage.path={workdir}",
-                 f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address="],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-
-    async def ready(self, session: aiohttp.ClientSession, within: float = 10.0) -> None:
-        async def answers() -> bool:
-            if self.process.poll() is not None:
-                raise AssertionError(f"alertmanager exited: {self.log.read_text()[-2000:]}")
-            try:
-                async with session.get(f"{self.url}/-/ready") as response:
-                    return response.status == 200
-            except aiohttp.ClientError:
-                return False
-
-        await until(answers, within, "alertmanager did not become ready")
-
-    async def post(self, session: aiohttp.ClientSession, alerts: list[dict]) -> None:
-        async with session.post(f"{self.url}/api/v2/alerts", json=alerts) as response:
-            assert response.status == 200, await response.text()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 async def until(condition, within: float, message: str) -> None:
@@ -92,16 +28,6 @@ async def until(condition, within: float, message: str) -> None:
     while not await condition():
         assert loop.time() < deadline, message
         await asyncio.sleep(0.1)
-
-
-@pytest.fixture
-def alertmanager_binary(request):
-    if not Path(BINARY).is_file():
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"WARNING: {MISSING}", yellow=True, bold=True)
-        pytest.skip(MISSING)
-    return BINARY
 
 
 def iso(moment: datetime) -> str:
@@ -129,7 +55,7 @@ async def test_alertmanager_retries_a_503_into_one_incident_and_one_message_then
 
     harness.bridge.receive = first_delivery_meets_a_failing_store
     harness.store.fail_after(0)
-    manager = Alertmanager(tmp_path, str(harness.client.server.make_url(route.PATH)))
+    manager = Alertmanager(tmp_path, str(harness.client.server.make_url(route.PATH)), TOKEN)
     now = datetime.now(timezone.utc).replace(microsecond=0)
     alert = {"labels": {"alertname": "LongrunReconnectLoop", "incident_type": "reconnect_loop", "severity": "P2",
                         "job": "longrun"},
