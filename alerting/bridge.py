@@ -13,7 +13,9 @@ some of its alerts resolved):
   latest endsAt (tsEnd, mttrSec), through ``IncidentService`` like every source.
 
 Then the group message (``render_group``) is saved in the outbox under
-``notification_key``. ``receive`` returns only once all of that is stored, and
+``notification_key``; alerts labelled ``delivery="direct"`` are left out of it,
+because Alertmanager sends those to Telegram itself (they say longrun may be
+unable to: every instance down, the store down). ``receive`` returns only once all of that is stored, and
 raises ``StoreError`` otherwise: every step is idempotent, so Alertmanager's
 retry completes what a failure interrupted and duplicates nothing.
 
@@ -122,8 +124,9 @@ class AlertBridge:
         groups = self._by_target(alerts)
         await _bounded([self._apply(target, group, now, receipt) for target, group in groups.items()],
                        self._concurrency)
-        if alerts:
-            shown = replace(payload, alerts=tuple(alerts))
+        told = [a for a in alerts if not self.mapping.told_by_alertmanager(a.labels)]
+        if told:
+            shown = replace(payload, alerts=tuple(told))
             receipt.messages = await self.delivery.send(notification_key(shown), render_group(shown, now=now))
         for alert in payload.alerts:
             self.alerts_received[alert.status] = self.alerts_received.get(alert.status, 0) + 1

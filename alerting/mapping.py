@@ -116,6 +116,12 @@ class AlertMapping:
     def is_watchdog(self, labels: Mapping[str, str]) -> bool:
         return labels.get("alertname", "") in self.watchdog
 
+    @staticmethod
+    def told_by_alertmanager(labels: Mapping[str, str]) -> bool:
+        """``delivery="direct"``: Alertmanager sends this alert to Telegram itself (receiver
+        telegram-direct), because longrun may be what cannot deliver it; longrun records it, silently."""
+        return labels.get("delivery", "") == "direct"
+
     def target(self, labels: Mapping[str, str]) -> IncidentTarget:
         name = labels.get("alertname", "")
         rule = self.rules.get(name)

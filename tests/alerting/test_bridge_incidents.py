@@ -262,6 +262,28 @@ async def test_the_watchdog_is_recorded_not_opened_nor_sent(bridge):
     assert bridge.bridge.alerts_received == {"firing": 1, "resolved": 0}
 
 
+async def test_an_alert_alertmanager_tells_directly_is_recorded_but_not_sent_twice(bridge):
+    """delivery="direct" (store down, every instance down): Alertmanager's telegram-direct receiver
+    sent the message; the bridge keeps the incident and its close, and sends nothing of its own."""
+    store_down = dict(name="LongrunStoreDown", incident_type="store_down", instance="a:9469", delivery="direct")
+
+    assert (await bridge.post(webhook(gap(**store_down)))).status == 200
+    assert (await bridge.post(webhook(gap("resolved", **store_down)))).status == 200
+    [closed] = await bridge.incidents_stored()
+    assert (closed["type"], closed["status"], closed["tsEnd"], closed["mttrSec"]) == (
+        "store_down", "resolved", T_ENDS, 510)
+    assert await bridge.outbox() == []
+
+    # in a group with an alert longrun does tell: the message holds that one only
+    later = "2026-03-01T12:10:00Z"
+    mixed = webhook(gap(**store_down, starts=later, fingerprint="f00d000000000002"), gap(starts=later))
+    assert (await bridge.post(mixed)).status == 200
+    assert len(await bridge.incidents_stored()) == 3
+    await bridge.deliver()
+    [sent] = bridge.fake_telegram.delivered(CHAT)
+    assert "LongrunHeartbeatGap" in sent.text and "LongrunStoreDown" not in sent.text
+
+
 async def test_without_telegram_incidents_are_stored_and_the_log_says_how_to_enable_it(make_bridge, caplog):
     caplog.set_level(logging.WARNING, "longrun.telegram")
     quiet = await make_bridge(telegram_bot_token=None, telegram_chat_ids=())

@@ -55,7 +55,7 @@ from exporter.store import Filter, Order, Paths
 from exporter.store.base import MAX_BATCH, Write
 from exporter.store.sqlite import SqliteStore
 from tests.fixtures.stores import die_with_parent
-from tests.e2e.scaled import Loopback, ScaledConfig, duration_ms, scale, write_scaled
+from tests.e2e.scaled import Loopback, ScaledConfig, duration_ms, render, scale, write_scaled
 from tests.fixtures.fake_telegram import FakeTelegram
 from tests.monitoring import artefacts
 from tests.process.processes import LongrunProcess, free_port
@@ -368,9 +368,12 @@ async def _start(workdir: Path, binaries: Binaries, telegram: FakeTelegram, extr
     am_port, prom_port = free_port(), free_port()
     config = write_scaled(workdir / "config", FACTOR, Loopback(
         longrun=(f"127.0.0.1:{leader.port}", f"127.0.0.1:{standby.port}"), webhook=f"127.0.0.1:{standby.port}",
-        alertmanager=f"127.0.0.1:{am_port}", prometheus=f"127.0.0.1:{prom_port}", token_file=token_file))
+        alertmanager=f"127.0.0.1:{am_port}", prometheus=f"127.0.0.1:{prom_port}", token_file=token_file,
+        telegram=telegram.api_base))
+    rendered = workdir / "alertmanager-rendered.yml"  # the Telegram token and chat filled in, as in compose
+    render(config.alertmanager_yml, rendered, telegram.token, CHAT)
     alertmanager = Server("alertmanager", [
-        binaries.alertmanager, f"--config.file={config.alertmanager_yml}", f"--storage.path={workdir / 'am-data'}",
+        binaries.alertmanager, f"--config.file={rendered}", f"--storage.path={workdir / 'am-data'}",
         f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address=",
     ], am_port, workdir)
     closers.append(alertmanager.stop)

@@ -15,7 +15,9 @@ What is scaled, by ``factor``:
 - alertmanager.yml: resolve_timeout, group_wait, group_interval, repeat_interval.
 
 What is pointed at loopback: the scrape targets and Alertmanager targets of
-prometheus.yml (by job), the webhook URLs and the token file of alertmanager.yml.
+prometheus.yml (by job), the webhook URLs and the token file of alertmanager.yml,
+and its Telegram ``api_url`` (at ``Loopback.telegram``, the fake Bot API): no
+test ever calls api.telegram.org.
 
 Plain numbers in expressions (``> 600``, ``vector(60)``) are not durations
 here: they compare with timestamps the exporter takes in real time, so they
@@ -25,7 +27,9 @@ Comment lines never change.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -48,6 +52,7 @@ _OFFSET = re.compile(rf"\b(?P<head>offset\s+-?)(?P<value>{DURATION})\b")
 _QUOTED_ADDRESS = re.compile(r'"(?P<address>[\w.-]+:\d+)"')
 _URL_AUTHORITY = re.compile(r"(?P<scheme>https?://)(?P<address>[^/\s\"']+)")
 _CREDENTIALS_FILE = re.compile(r"^(?P<head>\s*credentials_file:\s*)(?P<path>\S+)(?P<tail>\s*)$")
+_API_URL = re.compile(r"^(?P<head>\s*(?:-\s+)?api_url:\s*)(?P<url>\S+)(?P<tail>\s*)$")
 
 
 def duration_ms(text: str) -> int:
@@ -85,6 +90,7 @@ class Loopback:
     alertmanager: str
     prometheus: str
     token_file: Path
+    telegram: str = ""  # base URL of the fake Telegram Bot API, for the telegram-direct receiver
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,8 @@ def write_scaled(root: Path, factor: Fraction, loopback: Loopback) -> ScaledConf
 
     def alertmanager_line(line: str, edit: Callable[[str, str, str], None]) -> str:
         line = _scale_keys(line, ALERTMANAGER_KEYS, factor, edit)
+        if _API_URL.match(line):
+            return _replace_api_url(line, loopback.telegram, edit)
         line = _URL_AUTHORITY.sub(lambda m: _replace_authority(m, webhook_hosts, edit), line)
         return _replace_credentials_file(line, loopback.token_file, edit)
 
@@ -141,6 +149,17 @@ def write_scaled(root: Path, factor: Fraction, loopback: Loopback) -> ScaledConf
         config.rule_files.append(target)
     _copy(artefacts.ALERTMANAGER_CONFIG, config.alertmanager_yml, alertmanager_line, config.edits)
     return config
+
+
+def render(template: Path, output: Path, bot_token: str, chat_id: str) -> subprocess.CompletedProcess[str]:
+    """Run the shipped ``alertmanager/render-config.sh`` (as the compose stack does) on ``template``."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TELEGRAM_BOT_TOKEN": bot_token,
+           "TELEGRAM_CHAT_ID": chat_id, "TELEGRAM_BOT_TOKEN_FILE": str(output.parent / "no-such-secret")}
+    result = subprocess.run(["sh", str(artefacts.ALERTMANAGER_RENDER), str(template), str(output)],
+                            capture_output=True, text=True, timeout=30, env=env)
+    if result.returncode != 0:
+        raise AssertionError(f"render-config.sh failed ({result.returncode}): {result.stderr}")
+    return result
 
 
 # ------------------------------------------------------------------ line rewriting
@@ -202,6 +221,14 @@ def _replace_authority(match: re.Match, hosts: dict[str, str], edit) -> str:
         raise ValueError(f"alertmanager.yml calls {old}, which no loopback address stands for: extend Loopback")
     edit("address", old, hosts[old])
     return match["scheme"] + hosts[old]
+
+
+def _replace_api_url(line: str, telegram: str, edit) -> str:
+    match = _API_URL.match(line)
+    if not telegram:
+        raise ValueError(f"alertmanager.yml calls {match['url']}: give Loopback.telegram (the fake Bot API)")
+    edit("address", match["url"], telegram)
+    return f"{match['head']}{telegram}{match['tail']}"
 
 
 def _replace_credentials_file(line: str, token_file: Path, edit) -> str:

@@ -41,7 +41,7 @@ AFTER_RECOVERY: tuple[str, ...] = ()
 # ------------------------------------------------------------------ the scaled copies
 
 _DURATION = re.compile(r"(?<![\w\"'./=-])(?:\d+(?:ms|[smhdwy]))+(?![\w\"'])")
-_ADDRESS = re.compile(r'"[\w.-]+:\d+"(?:,\s*"[\w.-]+:\d+")*|(?<=://)[^/\s"\']+|(?<=credentials_file: )\S+')
+_ADDRESS = re.compile(r'"[\w.-]+:\d+"(?:,\s*"[\w.-]+:\d+")*|https?://[^/\s"\']+|(?<=credentials_file: )\S+')
 
 
 def _skeleton(line: str) -> str:
@@ -74,7 +74,8 @@ def scaled_copy(tmp_path):
     token.write_text("secret")
     return write_scaled(tmp_path, FACTOR, Loopback(
         longrun=("127.0.0.1:4001", "127.0.0.1:4002"), webhook="127.0.0.1:4002",
-        alertmanager="127.0.0.1:4003", prometheus="127.0.0.1:4004", token_file=token))
+        alertmanager="127.0.0.1:4003", prometheus="127.0.0.1:4004", token_file=token,
+        telegram="http://127.0.0.1:4005"))
 
 
 def test_scaled_copies_differ_from_the_shipped_files_only_in_durations_and_addresses(scaled_copy):

@@ -17,6 +17,7 @@ PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
 RULE_FILES = sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))
 RULE_TEST_FILES = sorted((PROMETHEUS_DIR / "tests").glob("*.yml"))
 ALERTMANAGER_CONFIG = REPO / "alertmanager" / "alertmanager.yml"
+ALERTMANAGER_RENDER = REPO / "alertmanager" / "render-config.sh"
 GRAFANA_DIR = REPO / "grafana"
 DASHBOARD_FILES = sorted((GRAFANA_DIR / "dashboards").glob("*.json"))
 DATASOURCES_FILE = GRAFANA_DIR / "provisioning" / "datasources" / "prometheus.yml"
@@ -36,6 +37,8 @@ RUNBOOK_CANDIDATES = (
 WEBHOOK_PATH = "/api/alertmanager"
 # Series Prometheus itself creates, allowed in rules and dashboards.
 PROMETHEUS_BUILTINS = frozenset({"up", "ALERTS"})
+# Alertmanager's own series (prometheus.yml scrapes it) that a rule reads.
+ALERTMANAGER_SERIES = frozenset({"alertmanager_notifications_failed_total"})
 
 
 def load_yaml(path: Path) -> Any:

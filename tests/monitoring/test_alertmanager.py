@@ -79,7 +79,38 @@ def test_grouping_is_by_alert_and_incident_type():
     assert CONFIG["route"]["group_by"] == ["alertname", "incident_type"]
 
 
-@pytest.mark.parametrize("receiver", CONFIG["receivers"], ids=lambda r: r["name"])
+DIRECT = "telegram-direct"
+WEBHOOK_RECEIVERS = [r for r in CONFIG["receivers"] if r["name"] != DIRECT]
+
+
+@pytest.mark.parametrize("labels", [
+    {"alertname": "LongrunExporterDown", "severity": "P1", "incident_type": "alert"},
+    {"alertname": "LongrunStoreDown", "severity": "P2", "incident_type": "store_down"},
+    {"alertname": "LongrunOutboxStale", "severity": "P2", "incident_type": "alert"},
+], ids=lambda labels: labels["alertname"])
+def test_alerts_longrun_may_not_deliver_go_to_telegram_directly_and_to_the_bridge(labels: dict):
+    assert route_receiver(a.ALERTMANAGER_CONFIG, **labels, delivery="direct") == f"{DIRECT},longrun-bridge"
+
+
+def test_the_alerts_that_go_directly_are_those_longrun_may_not_deliver():
+    direct = {(r["alert"], r["labels"]["severity"]) for r in a.alert_rules()
+              if r.get("labels", {}).get("delivery") == "direct"}
+    assert direct == {("LongrunExporterAbsent", "P1"), ("LongrunExporterDown", "P1"), ("LongrunStoreDown", "P2"),
+                      ("LongrunTelegramDeliveryFailing", "P2"), ("LongrunOutboxStale", "P2"),
+                      ("LongrunAlertDeliveryFailing", "P1")}
+
+
+def test_the_direct_receiver_calls_telegram_with_fields_render_config_fills_in():
+    (receiver,) = [r for r in CONFIG["receivers"] if r["name"] == DIRECT]
+    (telegram,) = receiver["telegram_configs"]
+    assert telegram["api_url"] == "https://api.telegram.org"
+    assert telegram["parse_mode"] == "HTML" and telegram["send_resolved"] is True
+    text = a.ALERTMANAGER_CONFIG.read_text()
+    assert re.search(r"bot_token: .*# longrun-render: TELEGRAM_BOT_TOKEN$", text, re.M)
+    assert re.search(r"chat_id: .*# longrun-render: TELEGRAM_CHAT_ID$", text, re.M)
+
+
+@pytest.mark.parametrize("receiver", WEBHOOK_RECEIVERS, ids=lambda r: r["name"])
 def test_receivers_call_the_webhook_with_the_token(receiver: dict):
     (hook,) = receiver["webhook_configs"]
     assert hook["url"] == f"http://longrun:9469{a.WEBHOOK_PATH}"

@@ -157,17 +157,27 @@ def test_prometheus_sends_alerts_to_the_alertmanager_service():
 
 def test_alertmanager_webhook_reaches_longrun():
     for receiver in ALERTMANAGER["receivers"]:
-        for hook in receiver["webhook_configs"]:
+        for hook in receiver.get("webhook_configs", []):
             url = urlsplit(hook["url"])
             assert_reaches(url.netloc, "longrun")
             assert url.path == a.WEBHOOK_PATH
 
 
-def test_alertmanager_reads_its_config_and_the_token_compose_provides():
-    config = container_path_to_host("alertmanager", command_flag("alertmanager", "config.file"))
-    assert config == "alertmanager/alertmanager.yml"
+def test_alertmanager_runs_on_the_shipped_config_rendered_with_the_telegram_settings():
+    """render-config.sh copies the shipped file, with the bot token and chat, to the file Alertmanager reads."""
+    script, template, rendered, separator, binary = SERVICES["alertmanager"]["entrypoint"][1:]
+    assert container_path_to_host("alertmanager", script) == "alertmanager/render-config.sh"
+    assert container_path_to_host("alertmanager", template) == "alertmanager/alertmanager.yml"
+    assert rendered == command_flag("alertmanager", "config.file") and separator == "--"
+    assert binary == "/bin/alertmanager"  # the prom/alertmanager image's
+    assert rendered.startswith(command_flag("alertmanager", "storage.path") + "/")  # writable, not the :ro mount
+    assert env("alertmanager")["TELEGRAM_BOT_TOKEN"] == env("longrun")["TELEGRAM_BOT_TOKEN"]
+    assert env("alertmanager")["TELEGRAM_CHAT_ID"] == env("longrun")["TELEGRAM_CHAT_ID"]
+
+
+def test_alertmanager_reads_the_token_compose_provides():
     token_files = {hook["http_config"]["authorization"]["credentials_file"]
-                   for receiver in ALERTMANAGER["receivers"] for hook in receiver["webhook_configs"]}
+                   for receiver in ALERTMANAGER["receivers"] for hook in receiver.get("webhook_configs", [])}
     secrets = {s["target"]: s["source"] for s in SERVICES["alertmanager"]["secrets"]}
     for path in token_files:
         assert path in secrets, f"nothing mounts {path} into alertmanager"

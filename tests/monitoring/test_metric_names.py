@@ -46,7 +46,7 @@ def _domains() -> dict[str, dict[str, frozenset[str] | None]]:
 
 DOMAINS = _domains()
 RECORDED = a.recording_names()
-ALLOWED = exposed_names() | RECORDED | a.PROMETHEUS_BUILTINS
+ALLOWED = exposed_names() | RECORDED | a.PROMETHEUS_BUILTINS | a.ALERTMANAGER_SERIES
 SCRAPE_JOBS = frozenset(job["job_name"] for job in a.load_yaml(a.PROMETHEUS_CONFIG)["scrape_configs"])
 # Labels the recording rules keep, with the values they can hold.
 RECORDED_LABELS = {
@@ -59,7 +59,7 @@ def check_selector(sel: Selector) -> list[str]:
     if sel.name is None:
         return [f"a selector without a metric name: {sel.matchers}"]
     if sel.name not in ALLOWED:
-        return [f"unknown metric {sel.name}: not in exporter.metrics.catalog, not a recording rule, not {sorted(a.PROMETHEUS_BUILTINS)}"]
+        return [f"unknown metric {sel.name}: not in exporter.metrics.catalog, not a recording rule, not {sorted(a.PROMETHEUS_BUILTINS | a.ALERTMANAGER_SERIES)}"]
     problems = []
     for matcher in sel.matchers:
         if matcher.label in TARGET_LABELS:
@@ -73,7 +73,7 @@ def check_selector(sel: Selector) -> list[str]:
         elif sel.name in RECORDED:
             domain = RECORDED_LABELS
         else:
-            continue  # up, ALERTS: Prometheus' own labels
+            continue  # up, ALERTS, Alertmanager's series: their own labels
         if matcher.label not in domain:
             problems.append(f"{sel.name} has no label {matcher.label!r} (it has {sorted(domain)})")
             continue
@@ -145,7 +145,7 @@ def test_checker_names_a_misspelled_metric():
     problems = check_expr("time() - max without (instance) (longrun_heartbeat_last_timestamp_second) > 180")
     assert problems == [
         "unknown metric longrun_heartbeat_last_timestamp_second: not in exporter.metrics.catalog, "
-        "not a recording rule, not ['ALERTS', 'up']"
+        "not a recording rule, not ['ALERTS', 'alertmanager_notifications_failed_total', 'up']"
     ]
 
 
