@@ -13,9 +13,12 @@ some of its alerts resolved):
   latest endsAt (tsEnd, mttrSec), through ``IncidentService`` like every source.
 
 Then the group message (``render_group``) is saved in the outbox under
-``notification_key``; alerts labelled ``delivery="direct"`` are left out of it,
+``notification_key``. Left out of it: alerts labelled ``delivery="direct"``,
 because Alertmanager sends those to Telegram itself (they say longrun may be
-unable to: every instance down, the store down). ``receive`` returns only once all of that is stored, and
+unable to: every instance down, the store down); and stale firings (an
+episode whose resolution was recorded already: a late HA peer, or a request
+Alertmanager gave up on that finished after the store came back), which would
+otherwise show FIRING after RESOLVED. ``receive`` returns only once all of that is stored, and
 raises ``StoreError`` otherwise: every step is idempotent, so Alertmanager's
 retry completes what a failure interrupted and duplicates nothing.
 
@@ -73,6 +76,7 @@ class Receipt:
     incidents: set[str] = field(default_factory=set)
     messages: int = 0
     watchdog: int = 0
+    stale: set[str] = field(default_factory=set)  # episodes an earlier incident closed: not news
 
     def as_json(self) -> dict[str, Any]:
         return {"status": "stored", "alerts": self.alerts, "watchdog": self.watchdog,
@@ -124,7 +128,8 @@ class AlertBridge:
         groups = self._by_target(alerts)
         await _bounded([self._apply(target, group, now, receipt) for target, group in groups.items()],
                        self._concurrency)
-        told = [a for a in alerts if not self.mapping.told_by_alertmanager(a.labels)]
+        told = [a for a in alerts
+                if not self.mapping.told_by_alertmanager(a.labels) and entry_id(a) not in receipt.stale]
         if told:
             shown = replace(payload, alerts=tuple(told))
             receipt.messages = await self.delivery.send(notification_key(shown), render_group(shown, now=now))
@@ -162,6 +167,7 @@ class AlertBridge:
             previous = None if same else pointed
         verdicts = {entry_id(a): judge(a, active, previous) for a in alerts}
         receipt.verdicts.update(v.value for v in verdicts.values())
+        receipt.stale.update(eid for eid, verdict in verdicts.items() if verdict is Verdict.STALE)
         fresh = [a for a in alerts if verdicts[entry_id(a)].writes]
         if not fresh:
             await self._settle(target, active, previous)

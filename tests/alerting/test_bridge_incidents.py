@@ -118,6 +118,17 @@ async def test_an_old_firing_delivered_after_the_resolution_does_not_reopen_but_
     assert stored[1]["tsStart"] == datetime(2026, 3, 1, 11, 59, tzinfo=timezone.utc)
 
 
+async def test_a_firing_delivered_after_its_resolution_sends_no_firing_message(bridge):
+    """A late HA peer, or a request Alertmanager gave up on that finished once the store was back."""
+    assert (await bridge.post(webhook(gap("resolved")))).status == 200
+    bridge.clock.set(bridge.clock.now() + timedelta(seconds=5))
+    response = await bridge.post(webhook(gap("firing")))
+
+    assert (await response.json())["verdicts"] == {"stale": 1}
+    await bridge.deliver()
+    assert [m.text.split(" · ")[0] for m in bridge.fake_telegram.delivered(CHAT)] == ["✅ <b>RESOLVED 1</b>"]
+
+
 async def test_each_alert_of_a_group_is_handled_by_its_own_status(bridge):
     other = dict(fingerprint="f00d000000000002", name="LongrunReconnectLoop", incident_type="reconnect_loop")
     await bridge.post(webhook(gap(), gap(**other)))
