@@ -15,10 +15,10 @@ some of its alerts resolved):
 Then the group message (``render_group``) is saved in the outbox under
 ``notification_key``. Left out of it: alerts labelled ``delivery="direct"``,
 because Alertmanager sends those to Telegram itself (they say longrun may be
-unable to: every instance down, the store down); and stale firings (an
-episode whose resolution was recorded already: a late HA peer, or a request
-Alertmanager gave up on that finished after the store came back), which would
-otherwise show FIRING after RESOLVED. ``receive`` returns only once all of that is stored, and
+unable to: every instance down, the store down); and firings of an episode
+already recorded as resolved (a late HA peer, or a request Alertmanager gave
+up on that finished after the store came back), which would otherwise show
+FIRING after RESOLVED. ``receive`` returns only once all of that is stored, and
 raises ``StoreError`` otherwise: every step is idempotent, so Alertmanager's
 retry completes what a failure interrupted and duplicates nothing.
 
@@ -48,7 +48,7 @@ from datetime import datetime
 from typing import Any, Awaitable, Iterable, Mapping, Sequence
 
 from alerting.alertmanager.payload import Alert, WebhookPayload, notification_key
-from alerting.dedup import Verdict, closing_time, entry, entry_id, holds_all, judge, undelivered
+from alerting.dedup import Verdict, closing_time, ended_already, entry, entry_id, holds_all, judge, undelivered
 from alerting.delivery import TelegramDelivery
 from alerting.mapping import SEVERITIES, AlertMapping, IncidentTarget, RuleLike
 from alerting.telegram.format import render_group
@@ -76,7 +76,7 @@ class Receipt:
     incidents: set[str] = field(default_factory=set)
     messages: int = 0
     watchdog: int = 0
-    stale: set[str] = field(default_factory=set)  # episodes an earlier incident closed: not news
+    ended: set[str] = field(default_factory=set)  # firings of episodes recorded as resolved: not news
 
     def as_json(self) -> dict[str, Any]:
         return {"status": "stored", "alerts": self.alerts, "watchdog": self.watchdog,
@@ -129,7 +129,7 @@ class AlertBridge:
         await _bounded([self._apply(target, group, now, receipt) for target, group in groups.items()],
                        self._concurrency)
         told = [a for a in alerts
-                if not self.mapping.told_by_alertmanager(a.labels) and entry_id(a) not in receipt.stale]
+                if not self.mapping.told_by_alertmanager(a.labels) and entry_id(a) not in receipt.ended]
         if told:
             shown = replace(payload, alerts=tuple(told))
             receipt.messages = await self.delivery.send(notification_key(shown), render_group(shown, now=now))
@@ -167,7 +167,7 @@ class AlertBridge:
             previous = None if same else pointed
         verdicts = {entry_id(a): judge(a, active, previous) for a in alerts}
         receipt.verdicts.update(v.value for v in verdicts.values())
-        receipt.stale.update(eid for eid, verdict in verdicts.items() if verdict is Verdict.STALE)
+        receipt.ended.update(entry_id(a) for a in alerts if ended_already(a, active, previous))
         fresh = [a for a in alerts if verdicts[entry_id(a)].writes]
         if not fresh:
             await self._settle(target, active, previous)

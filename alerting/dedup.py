@@ -83,6 +83,16 @@ def judge(alert: Alert, active: Mapping[str, Any] | None, previous: Mapping[str,
     return Verdict.NEW_FIRING if alert.status == FIRING else Verdict.NEW_RESOLVED
 
 
+def ended_already(alert: Alert, active: Mapping[str, Any] | None, previous: Mapping[str, Any] | None) -> bool:
+    """A firing whose episode is recorded as resolved: delivered late (an HA peer, a request that
+    finished after Alertmanager gave up on it), so not news: showing it would say FIRING after RESOLVED."""
+    if alert.status != FIRING:
+        return False
+    key = entry_id(alert)
+    seen = episodes(active).get(key) or episodes(previous).get(key)
+    return isinstance(seen, Mapping) and seen.get("status") == RESOLVED
+
+
 def closing_time(incident: Mapping[str, Any]) -> datetime | None:
     """When an active incident the bridge recorded episodes on should close: when none is firing,
     at the latest end among them; None while one fires, or when they all ended before it began

@@ -129,6 +129,20 @@ async def test_a_firing_delivered_after_its_resolution_sends_no_firing_message(b
     assert [m.text.split(" · ")[0] for m in bridge.fake_telegram.delivered(CHAT)] == ["✅ <b>RESOLVED 1</b>"]
 
 
+async def test_a_late_firing_is_not_news_while_another_episode_keeps_the_incident_open(bridge):
+    other = "f00d0000000000b2"
+    assert (await bridge.post(webhook(gap(), gap(fingerprint=other)))).status == 200
+    assert (await bridge.post(webhook(gap("resolved"), gap(fingerprint=other)))).status == 200
+    await bridge.deliver()
+    before = len(bridge.fake_telegram.delivered(CHAT))
+
+    assert (await bridge.post(webhook(gap()))).status == 200  # the first episode's firing, late
+
+    await bridge.deliver()
+    assert len(bridge.fake_telegram.delivered(CHAT)) == before
+    assert (await bridge.only_incident())["status"] == "open"
+
+
 async def test_each_alert_of_a_group_is_handled_by_its_own_status(bridge):
     other = dict(fingerprint="f00d000000000002", name="LongrunReconnectLoop", incident_type="reconnect_loop")
     await bridge.post(webhook(gap(), gap(**other)))
