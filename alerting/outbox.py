@@ -99,7 +99,12 @@ class ChatRoutes:
         return dict(self._moved)
 
 
-def backoff_delay(attempt: int, rng: random.Random, base: float = 1.0, cap: float = 300.0) -> float:
+# A chat's messages wait behind its first, so the cap is how late a Telegram outage's backlog
+# notices recovery: a minute, at the cost of one request a minute per chat while it lasts.
+BACKOFF_CAP = 60.0
+
+
+def backoff_delay(attempt: int, rng: random.Random, base: float = 1.0, cap: float = BACKOFF_CAP) -> float:
     """Exponential backoff with jitter: about base·2^(attempt-1), between half and all of it, capped."""
     ceiling = min(cap, base * 2 ** min(max(attempt - 1, 0), 30))
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
@@ -188,7 +193,7 @@ class OutboxWorker:
         claim_timeout: float = 60.0,
         poll_interval: float = 30.0,
         backoff_base: float = 1.0,
-        backoff_cap: float = 300.0,
+        backoff_cap: float = BACKOFF_CAP,
         give_up_after: float = 86400.0,
         batch_size: int = 100,
         rng: random.Random | None = None,

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from alerting.alertmanager.payload import notification_key, parse_payload
-from alerting.outbox import OutgoingMessage, backoff_delay, message_id, messages_for
+from alerting.outbox import BACKOFF_CAP, OutgoingMessage, backoff_delay, message_id, messages_for
 from alerting.telegram.format import render_group
 from tests.alerting.builders import alert, webhook
 
@@ -61,6 +61,6 @@ def test_backoff_grows_with_jitter_and_is_capped():
     rng = random.Random(1)
     delays = [backoff_delay(n, rng) for n in range(1, 15)]
     for n, delay in enumerate(delays, start=1):
-        ceiling = min(300.0, 2 ** (n - 1))
+        ceiling = min(BACKOFF_CAP, 2 ** (n - 1))
         assert ceiling / 2 <= delay <= ceiling
-    assert max(delays) <= 300 and delays[-1] >= 150
+    assert max(delays) <= BACKOFF_CAP and delays[-1] >= BACKOFF_CAP / 2
