@@ -102,6 +102,8 @@ class ChatRoutes:
 # A chat's messages wait behind its first, so the cap is how late a Telegram outage's backlog
 # notices recovery: a minute, at the cost of one request a minute per chat while it lasts.
 BACKOFF_CAP = 60.0
+# The longest window of Telegram's limits (20 a minute per group): what a starting worker recalls.
+PACING_MEMORY = timedelta(minutes=1)
 
 
 def backoff_delay(attempt: int, rng: random.Random, base: float = 1.0, cap: float = BACKOFF_CAP) -> float:
@@ -150,6 +152,12 @@ class Outbox:
 
     async def depth(self) -> int:
         return await self._store.count(self._collection, where=[Filter("status", "==", PENDING)])
+
+    async def sent_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        """(chat, sentAt) of every message sent at or after ``since``, oldest first."""
+        docs = await self._store.query(self._collection, where=[Filter("sentAt", ">=", since)],
+                                       order_by=[Order("sentAt")])
+        return [(d.data["chatId"], d.data["sentAt"]) for d in docs]
 
     async def oldest_created_at(self) -> datetime | None:
         oldest = await self.pending(limit=1)
@@ -219,6 +227,7 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        await self._remember_recent_sends()
         while not stop.is_set():
             try:
                 done = await self._pass(stop)
@@ -231,6 +240,17 @@ class OutboxWorker:
                 log.warning("outbox: store unavailable, retrying in %s: %s", self._poll, exc)
                 idle_until = self._clock.now() + self._poll
             await self._idle(idle_until, stop)
+
+    async def _remember_recent_sends(self) -> None:
+        """Count the last minute's sends (of any process: a restart included) against the limits."""
+        try:
+            sent = await self._outbox.sent_since(self._clock.now() - PACING_MEMORY)
+        except StoreError as exc:
+            log.warning("outbox: could not read the last minute's sends (%s); pacing starts from zero, "
+                        "and Telegram's 429 answers, which are honoured, cover the rest", exc)
+            return
+        for chat, when in sent:
+            self._pacer.record(chat, when)
 
     async def run_once(self) -> Pass:
         """One pass over the due messages; returns how many sends were attempted and when more fall due."""

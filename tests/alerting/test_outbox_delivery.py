@@ -186,3 +186,19 @@ async def test_the_worker_survives_an_unavailable_store(memory_store, paths, cli
     await run_workers(clock, [worker], finished(worker, total=2))
 
     assert_exactly_once(fake_telegram, texts(2))
+
+
+async def test_a_restarted_worker_counts_the_last_minutes_sends_against_the_group_limit(
+        outbox, make_worker, clock, fake_telegram):
+    """A process that sent 20 messages to a group and died: its successor waits out that minute."""
+    fake_telegram.clock = clock
+    await enqueue_each(outbox, "-100", texts(20, "before"))
+    first = make_worker(["-100"])
+    await run_workers(clock, [first], finished(first, total=20))
+
+    await outbox.enqueue([OutgoingMessage("-100", body, f"after-{i}") for i, body in enumerate(texts(5, "after"))])
+    second = make_worker(["-100"], pacer=Pacer(clock))  # a new process: no memory of its own
+    await run_workers(clock, [second], finished(second, total=5))
+
+    assert_exactly_once(fake_telegram, texts(20, "before") + texts(5, "after"))
+    assert_within_telegram_limits([(r.chat_id, r.clock_time) for r in fake_telegram.received])
