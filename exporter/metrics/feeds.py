@@ -201,17 +201,46 @@ class OpenIncidentsFeed:
 
 
 class RecentIncidentsFeed:
-    """Every incident that started in the last 24 hours."""
+    """Every incident that started in the last 24 hours: all of them once, then those stored since.
+
+    A full read each time billed one read per incident of the day, every few
+    minutes, on every instance, and held whole documents (alerts, labels) in
+    memory: an alert storm of thousands of incidents a day made both grow.
+    After the first load only incidents stored since the last read are read
+    (``createdAt``; tsStart can be an alert's past startsAt), with an overlap
+    for instances' clocks and transactions in flight, and only what the
+    metrics use is kept. A full read every ``FULL_EVERY`` catches anything
+    written without ``createdAt`` (an older version in a rolling deploy).
+    """
 
     name = "recent_incidents"
+    KEPT = ("incidentId", "tsStart", "type", "severity")
+    OVERLAP = timedelta(minutes=5)
+    FULL_EVERY = timedelta(hours=6)
 
     def __init__(self, runtime: Runtime, view: IncidentView) -> None:
         self.store, self.collection, self.view = runtime.store, runtime.paths.incidents, view
+        self._known: dict[str, dict[str, Any]] = {}
+        self._read_at: datetime | None = None
+        self._full_at: datetime | None = None
 
     async def refresh(self, now: datetime) -> None:
-        where = [Filter("tsStart", ">=", now - DAY)]
-        stream = self.store.stream(self.collection, where=where, order_by=[Order("tsStart")], page_size=PAGE)
-        self.view.set_recent([doc.data async for doc in stream], now)
+        full = self._full_at is None or now - self._full_at >= self.FULL_EVERY
+        if full:
+            where, order = [Filter("tsStart", ">=", now - DAY)], Order("tsStart")
+        else:
+            where, order = [Filter("createdAt", ">=", self._read_at - self.OVERLAP)], Order("createdAt")
+        known = {} if full else self._known
+        async for doc in self.store.stream(self.collection, where=where, order_by=[order], page_size=PAGE):
+            compact = {key: doc.data.get(key) for key in self.KEPT}
+            if isinstance(compact["incidentId"], str):
+                known[compact["incidentId"]] = compact
+        cutoff = now - DAY
+        self._known = {i: d for i, d in known.items() if isinstance(d["tsStart"], datetime) and d["tsStart"] >= cutoff}
+        self._read_at = now
+        if full:
+            self._full_at = now
+        self.view.set_recent(self._known.values(), now)
 
 
 class RollupFeed:

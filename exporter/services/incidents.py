@@ -90,6 +90,8 @@ class IncidentService:
                 doc.update(extra)
             if change != rules.Change.UPDATED:
                 doc["changes"] = [*doc.get("changes", []), str(change)]
+            if change == rules.Change.OPENED:
+                doc["createdAt"] = self.clock.now()  # when stored (tsStart may be the alert's past startsAt)
             tx.set(self.paths.incident(doc["incidentId"]), doc)
             if existing is None:
                 tx.set(self._index_path(key), {"incidentId": doc["incidentId"], "type": incident_type, "subject": subject})
@@ -150,6 +152,7 @@ class IncidentService:
             owner=owner, severity_overrides=self.config.current.get("severities"),
         )
         doc["changes"] = ["opened"]
+        doc["createdAt"] = self.clock.now()
         if ts_end is not None:
             doc = rules.resolve(doc, ts_end)
             doc["changes"].append("resolved")

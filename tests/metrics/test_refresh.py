@@ -3,7 +3,10 @@
 import asyncio
 import logging
 
-from exporter.metrics.feeds import RollupFeed
+from datetime import timedelta
+
+from exporter.metrics.feeds import RecentIncidentsFeed, RollupFeed
+from exporter.metrics.incident_view import IncidentView
 from exporter.metrics.refresh import RefreshLoop, RefreshPlan
 from tests.metrics.scraping import Exporter, value
 
@@ -124,3 +127,30 @@ async def test_a_bug_in_one_part_is_logged_once_and_spares_the_others(cluster, c
     assert value(families, "longrun_job_failures_total", job="refresh") == 2
     assert value(families, "longrun_rollup_last_day_timestamp_seconds") == 0
     assert value(families, "longrun_heartbeats_written_total") == 3
+
+
+async def test_recent_incidents_read_only_what_was_stored_since_the_last_read(cluster, clock):
+    """An alert storm must not make every tick read (and hold) the whole day's incidents."""
+    a = await cluster.add("a")
+    feed = RecentIncidentsFeed(a.runtime, IncidentView())
+    incidents, start = a.runtime.incidents, clock.now()
+    for i in range(40):
+        await incidents.detect("probe_fail", f"storm-{i}", source="monitor")
+    await cluster.run_for(6 * 60)  # past the overlap kept for clocks and transactions in flight
+    await feed.refresh(clock.now())
+    assert feed.view.started_within(clock.now()) == 40
+
+    await cluster.run_for(60)
+    # one new, and one stored now about an alert that started two hours ago (Alertmanager's startsAt)
+    await incidents.detect("probe_fail", "new", source="monitor")
+    await incidents.detect("probe_fail", "late", source="alertmanager", at=clock.now() - timedelta(hours=2))
+    reads, _ = await reads_of(a.runtime, lambda: feed.refresh(clock.now()))
+    assert reads == 2 and feed.view.started_within(clock.now()) == 42
+
+    await cluster.run_for(60)
+    reads, _ = await reads_of(a.runtime, lambda: feed.refresh(clock.now()))
+    assert reads == 2  # the overlap reads those two again; nothing else
+    # a day on (a full read, as every 6 hours): the storm and the late one have left the window
+    clock.set(start + timedelta(hours=24, seconds=30))
+    reads, _ = await reads_of(a.runtime, lambda: feed.refresh(clock.now()))
+    assert reads == 1 and feed.view.started_within(clock.now()) == 1  # "new" started within 24 h
