@@ -14,7 +14,6 @@ Answers (JSON ``{"error": ...}`` on failure):
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from aiohttp import web
 from alerting.alertmanager.payload import PayloadError, parse_payload
 from alerting.bridge import AlertBridge
 from exporter.store.base import InvalidPath, InvalidValue, StoreError
+from exporter.web.auth import bearer_token, token_matches
 
 log = logging.getLogger("longrun.alerts")
 
@@ -54,10 +54,10 @@ class WebhookAuth:
         """None when the call may proceed, else (status, message)."""
         if not self.token:
             return None if self.open else (403, HOW_TO_SET_TOKEN)
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not given:
-            return 401, "missing Authorization: Bearer token"
-        if not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+        given = bearer_token(authorization)  # the admin API's parsing and constant-time comparison
+        if given is None:
+            return 401, "missing or malformed Authorization: Bearer token"
+        if not token_matches(given, self.token):
             return 401, "wrong webhook token"
         return None
 
@@ -118,6 +118,8 @@ def _decode(body: bytes):
         raise PayloadError("body", f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise PayloadError("body", f"not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise PayloadError("body", "JSON nested too deeply") from None
 
 
 def _error(status: int, message: str, *, field: str | None = None, headers=None) -> web.Response:

@@ -39,12 +39,13 @@ from exporter.store import (
     TransactionConflict,
 )
 from exporter.web.auth import Access, redact, refusal
+from exporter.web.bodies import SMALL_BODY, larger_than, too_large_message
 from exporter.web.keys import RUNTIME
 
 log = logging.getLogger("longrun.web.admin")
 
 RETRY_AFTER_SEC = 5
-MAX_ADMIN_BODY = 64 * 1024
+MAX_ADMIN_BODY = SMALL_BODY
 # Never read a secret from a URL: it ends up in proxy and access logs.
 SECRET_QUERY_KEYS = ("token", "access_token", "admin_token", "authorization", "bearer")
 
@@ -99,6 +100,7 @@ def error_reply(status: int, message: str, *, fields: Mapping[str, str] | None =
 
 
 STORE_DOWN = "store unavailable, retry"
+MALFORMED_BODY = "malformed request body: its Content-Encoding or chunked framing does not decode"
 
 # Exception types -> (status, fixed message or None to tell the exception's own text). First match wins.
 ERRORS: tuple[tuple[tuple[type[Exception], ...], int, str | None], ...] = (
@@ -107,6 +109,7 @@ ERRORS: tuple[tuple[tuple[type[Exception], ...], int, str | None], ...] = (
     ((AlreadyExists, PreconditionFailed), 409, "conflict: the document changed or exists already; read it again and retry"),
     ((IncidentTransitionError,), 409, None),
     ((InvalidPath, InvalidValue, ValueError), 400, None),
+    ((web.RequestPayloadError,), 400, MALFORMED_BODY),
     ((StoreError,), 503, STORE_DOWN),
 )
 
@@ -140,7 +143,7 @@ def endpoint(access: Access) -> Callable[[Handler], Callable[[web.Request], Awai
             if refused is not None:
                 return refused
             try:
-                check_request(request)
+                await check_request(request)
                 result = await handler(request, runtime)
                 response = result if isinstance(result, web.Response) else reply(result)
             except web.HTTPException:
@@ -155,11 +158,12 @@ def endpoint(access: Access) -> Callable[[Handler], Callable[[web.Request], Awai
     return wrap
 
 
-def check_request(request: web.Request) -> None:
+async def check_request(request: web.Request) -> None:
     if any(key.lower() in SECRET_QUERY_KEYS for key in request.query):
         raise ApiError(400, "tokens are never accepted in the query string; send 'Authorization: Bearer <token>'")
-    if request.content_length is not None and request.content_length > MAX_ADMIN_BODY:
-        raise ApiError(413, f"request body larger than {MAX_ADMIN_BODY} bytes")
+    # Also on routes that take no body: a chunked one is refused as one with a Content-Length is.
+    if await larger_than(request, MAX_ADMIN_BODY):
+        raise ApiError(413, too_large_message(MAX_ADMIN_BODY))
 
 
 # ------------------------------------------------------------------ bodies
@@ -173,7 +177,7 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object of bounded depth with finite, 64-bit-safe numbers."""
     raw = await request.read()
     if len(raw) > MAX_ADMIN_BODY:
-        raise ApiError(413, f"request body larger than {MAX_ADMIN_BODY} bytes")
+        raise ApiError(413, too_large_message(MAX_ADMIN_BODY))
     if not raw.strip():
         raise ApiError(400, "empty body: expected a JSON object")
     try:

@@ -9,10 +9,14 @@ Every error leaves as JSON ``{"error": "..."}``; a stack trace never reaches a c
 from __future__ import annotations
 
 import logging
+import sys
+import traceback
 
 from aiohttp import web
 
 from exporter.runtime import Runtime
+from exporter.web.admin_http import MALFORMED_BODY
+from exporter.web.auth import redact
 from exporter.web.keys import RUNTIME
 
 log = logging.getLogger("longrun.web")
@@ -33,6 +37,8 @@ async def json_errors(request: web.Request, handler):
         if exc.status == 413:
             message = f"request body larger than {MAX_BODY} bytes"
         return _json_error(exc.status, message, exc.headers)
+    except web.RequestPayloadError:  # a body that does not decode (Content-Encoding: gzip that is not gzip...)
+        return _json_error(400, MALFORMED_BODY)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return web.json_response({"error": "internal error; see the server log"}, status=500)
@@ -67,12 +73,41 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+class RedactingLog(logging.LoggerAdapter):
+    """aiohttp's server logger with the secrets masked. Its HTTP parser quotes a header line it
+    refuses (``Authorization: Bearer <token>\\x01``, or one over 8190 bytes) in the exception it logs."""
+
+    def __init__(self, logger: logging.Logger, secrets) -> None:
+        super().__init__(logger, {})
+        self.secrets = tuple(secret for secret in secrets if secret)
+
+    def log(self, level, msg, *args, exc_info=None, **kwargs) -> None:
+        if not self.isEnabledFor(level):
+            return
+        try:
+            text = str(msg) % args if args else str(msg)
+        except (TypeError, ValueError):
+            text = f"{msg} {args!r}"
+        if exc_info:
+            if exc_info is True:
+                exc_info = sys.exc_info()
+            elif isinstance(exc_info, BaseException):
+                exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+            text += "\n" + "".join(traceback.format_exception(*exc_info))
+        for secret in self.secrets:
+            text = redact(text, secret)
+        self.logger.log(level, "%s", text, **kwargs)
+
+
 def create_app(runtime: Runtime) -> web.Application:
     from alerting import webhook
     from exporter.metrics import exposition
     from exporter.web import admin, inbound, status_page
 
-    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY)
+    settings = runtime.settings
+    secrets = (settings.admin_token, settings.webhook_token, settings.telegram_bot_token)
+    server_log = RedactingLog(logging.getLogger("aiohttp.server"), secrets)
+    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY, handler_args={"logger": server_log})
     app[RUNTIME] = runtime
     app.router.add_get("/health", health)
     exposition.add_routes(app)

@@ -2,7 +2,8 @@
 
 The token is the secret: it is fresh, unguessable and good for one report,
 so the route needs no other authentication. Unknown, used and malformed
-tokens all answer 404 alike, so the route tells a guesser nothing.
+tokens all answer 404 alike, so the route tells a guesser nothing. The body
+is not used; one over ``SMALL_BODY`` is refused with 413 like on every other route.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import re
 
 from aiohttp import web
 
+from exporter.web.bodies import SMALL_BODY, larger_than, too_large_message
 from exporter.web.keys import RUNTIME
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
 
 async def report_inbound(request: web.Request) -> web.Response:
+    if await larger_than(request, SMALL_BODY):
+        return web.json_response({"error": too_large_message(SMALL_BODY)}, status=413)
     token = request.match_info["token"]
     if not TOKEN.match(token) or not request.app[RUNTIME].inbound.report(token):
         return web.json_response({"error": "no inbound probe is waiting for this token"}, status=404)

@@ -201,7 +201,7 @@ def public_routes() -> dict[str, Any]:
             "summary": "The monitored service reports an inbound probe message; the token is the secret.",
             "security": [{}],
             "parameters": [path_param("token", {"type": "string", "pattern": INBOUND_TOKEN.pattern}, "One-use token.")],
-            "responses": {"200": json_body(ANY_OBJECT), **errors(404)}}},
+            "responses": {"200": json_body(ANY_OBJECT), **errors(404, 413)}}},
     }
 
 
