@@ -106,6 +106,7 @@ class AlertBridge:
         self.verdicts: Counter = Counter({v.value: 0 for v in Verdict})
         self.watchdog_last_seen: datetime | None = None
         self.watchdog_received = 0
+        self.webhook_errors: Counter = Counter()  # the webhook's refusals by HTTP status, e.g. {"503": 2}
 
     @property
     def incident_counters(self) -> IncidentCounters:

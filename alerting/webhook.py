@@ -7,13 +7,17 @@ Answers (JSON ``{"error": ...}`` on failure):
 - 401 a missing or wrong ``Authorization: Bearer`` token;
 - 403 no ``LONGRUN_WEBHOOK_TOKEN`` configured (unless ``LONGRUN_WEBHOOK_OPEN=true``);
 - 413 a body over the limit, refused before it is read whole;
-- 503 the store failed: nothing is lost, Alertmanager retries (it retries 5xx, never 4xx).
+- 503 the store failed, or did not finish within ``DEADLINE_SECONDS``: nothing is lost,
+  Alertmanager retries (it retries 5xx, never 4xx).
+
+Every refusal is counted by status (``longrun_alertmanager_webhook_errors_total{code}``).
 
     add_routes(app, bridge, settings)      # settings.webhook_token, settings.webhook_open
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -31,6 +35,11 @@ PATH = "/api/alertmanager"
 MAX_BODY = 1024 * 1024
 BRIDGE = web.AppKey("alert_bridge", AlertBridge)
 LIMIT = web.AppKey("alert_webhook_max_body", int)
+# Alertmanager gives a webhook call 10 s, then gives up and retries later. Answering 503 first tells
+# it the truth and keeps calls from piling up behind a store that hangs (SQLite waits out its busy
+# timeout per call, the Firestore client retries for up to 10 s): every step is safe to repeat.
+DEADLINE_SECONDS = 8.0
+DEADLINE = web.AppKey("alert_webhook_deadline", float)
 
 HOW_TO_SET_TOKEN = (
     "the Alertmanager webhook needs a token: set LONGRUN_WEBHOOK_TOKEN to a long random secret here and the "
@@ -65,14 +74,23 @@ class WebhookAuth:
 AUTH = web.AppKey("alert_webhook_auth", WebhookAuth)
 
 
-def add_routes(app: web.Application, bridge: AlertBridge, settings, *, max_body: int = MAX_BODY) -> None:
+def add_routes(app: web.Application, bridge: AlertBridge, settings, *, max_body: int = MAX_BODY,
+               deadline: float = DEADLINE_SECONDS) -> None:
     app[BRIDGE] = bridge
     app[AUTH] = WebhookAuth.from_settings(settings)
     app[LIMIT] = max_body
+    app[DEADLINE] = deadline
     app.router.add_post(PATH, receive)
 
 
 async def receive(request: web.Request) -> web.Response:
+    response = await _answer(request)
+    if response.status >= 400:
+        request.app[BRIDGE].webhook_errors[str(response.status)] += 1
+    return response
+
+
+async def _answer(request: web.Request) -> web.Response:
     refusal = request.app[AUTH].refusal(request.headers.get("Authorization"))
     if refusal is not None:
         return _error(*refusal)
@@ -84,7 +102,12 @@ async def receive(request: web.Request) -> web.Response:
     except _TooLarge as exc:
         return _error(413, str(exc))
     try:
-        receipt = await request.app[BRIDGE].receive(payload)
+        async with asyncio.timeout(request.app[DEADLINE]):
+            receipt = await request.app[BRIDGE].receive(payload)
+    except TimeoutError:
+        log.warning("alertmanager webhook: the store did not finish within %gs, answering 503 for a retry "
+                    "(every step is safe to repeat); check longrun_store_up", request.app[DEADLINE])
+        return _error(503, "store too slow, retry later", headers={"Retry-After": "10"})
     except (InvalidValue, InvalidPath) as exc:  # the store refuses a value from the payload: a retry cannot help
         log.error("alertmanager webhook: the store refused the notification %s: %s", payload.group_key, exc)
         return _error(400, f"the store refused a value of this notification: {exc}")

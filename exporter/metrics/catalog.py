@@ -24,6 +24,9 @@ SEVERITIES = ("P1", "P2", "P3")
 JOBS = ("lease", "heartbeat", "outbound_probe", "queue_probe", "inbound_probe", "monitor", "rollup", "retention", "refresh")
 TELEGRAM_RESULTS = ("sent", "retried", "failed")
 ALERT_STATUSES = ("firing", "resolved")
+# What the webhook answers when it refuses a call: 400 payload, 401 token, 403 no token configured,
+# 413 size, 503 store down or too slow (Alertmanager retries only that one).
+WEBHOOK_ERROR_CODES = ("400", "401", "403", "413", "503")
 INCIDENT_SOURCES = ("monitor", "alertmanager", "manual")
 
 
@@ -96,6 +99,8 @@ CATALOG: tuple[MetricSpec, ...] = (
     MetricSpec("alert_threshold", "gauge", "Alert thresholds of the runtime config document.", ("name",)),
     # alert bridge and Telegram
     MetricSpec("alertmanager_alerts", "counter", "Alerts received from Alertmanager, by their own status.", ("status",)),
+    MetricSpec("alertmanager_webhook_errors", "counter",
+               "Webhook calls refused, by HTTP status (401: Alertmanager's token is wrong; 503: the store).", ("code",)),
     MetricSpec("alertmanager_watchdog_last_seen_timestamp_seconds", "gauge",
                "When this instance last received Alertmanager's Watchdog (0: not since it started)."),
     MetricSpec("telegram_messages", "counter", "Telegram sends by outcome.", ("result",)),

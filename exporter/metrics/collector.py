@@ -44,6 +44,7 @@ _INITIAL: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {
     ("job",): tuple(product(catalog.JOBS)),
     ("name",): tuple(product(catalog.THRESHOLD_NAMES)),
     ("status",): tuple(product(catalog.ALERT_STATUSES)),
+    ("code",): tuple(product(catalog.WEBHOOK_ERROR_CODES)),
     ("result",): tuple(product(catalog.TELEGRAM_RESULTS)),
     ("operation",): tuple(product(STORE_OPERATIONS)),
 }

@@ -196,6 +196,11 @@ def alertmanager_alerts(scene: Scene) -> dict[tuple[str, ...], float]:
     return {(status,): float(n) for status, n in received.items()}
 
 
+def alertmanager_webhook_errors(scene: Scene) -> dict[tuple[str, ...], float]:
+    refused = scene.runtime.alerts.webhook_errors if scene.runtime.alerts is not None else {}
+    return {(code,): float(n) for code, n in refused.items()}
+
+
 # ------------------------------------------------------------------ the table
 
 
@@ -251,6 +256,7 @@ READERS: dict[str, Reader] = {
     "alert_threshold": lambda s: {(name,): value for name, value in thresholds(s.runtime.config.current).items()},
     # alert bridge and Telegram
     "alertmanager_alerts": alertmanager_alerts,
+    "alertmanager_webhook_errors": alertmanager_webhook_errors,
     "alertmanager_watchdog_last_seen_timestamp_seconds":
         lambda s: epoch(s.runtime.alerts.watchdog_last_seen) if s.runtime.alerts is not None else 0.0,
     "telegram_messages": telegram_messages,

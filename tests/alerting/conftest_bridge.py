@@ -13,6 +13,8 @@ Import the fixtures into a test module (pytest finds them in its namespace):
 
 from __future__ import annotations
 
+import asyncio
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,18 +40,28 @@ CHAT = "42"
 
 class FailAfterWrites(DocumentStore):
     """Passes everything through until ``budget`` write operations have been made, then every write
-    raises StoreUnavailable (a transaction counts as one write, failing before it commits)."""
+    raises StoreUnavailable (a transaction counts as one write, failing before it commits).
+    ``stall()`` makes every write hang until ``resume()`` (a store that stopped answering)."""
 
     def __init__(self, inner: DocumentStore) -> None:
         self.inner = inner
         self.kind = inner.kind
         self.budget: int | None = None  # None: never fail
         self.writes = 0
+        self._answering = asyncio.Event()
+        self._answering.set()
 
     def fail_after(self, writes: int | None) -> None:
         self.budget, self.writes = writes, 0
 
-    def _write(self) -> None:
+    def stall(self) -> None:
+        self._answering.clear()
+
+    def resume(self) -> None:
+        self._answering.set()
+
+    async def _write(self) -> None:
+        await self._answering.wait()
         if self.budget is not None and self.writes >= self.budget:
             raise StoreUnavailable(f"injected: the store fails after {self.budget} writes")
         self.writes += 1
@@ -64,23 +76,23 @@ class FailAfterWrites(DocumentStore):
         return await self.inner.count(collection, **kwargs)
 
     async def create(self, path, data):
-        self._write()
+        await self._write()
         return await self.inner.create(path, data)
 
     async def set(self, path, data, *, merge=False):
-        self._write()
+        await self._write()
         return await self.inner.set(path, data, merge=merge)
 
     async def update(self, path, data, *, if_version=None):
-        self._write()
+        await self._write()
         return await self.inner.update(path, data, if_version=if_version)
 
     async def delete(self, path, *, if_version=None):
-        self._write()
+        await self._write()
         return await self.inner.delete(path, if_version=if_version)
 
     async def batch(self, writes: list[Write]):
-        self._write()
+        await self._write()
         return await self.inner.batch(writes)
 
     async def transaction(self, fn):
@@ -88,7 +100,7 @@ class FailAfterWrites(DocumentStore):
             watched = _WatchedTransaction(tx)
             result = await fn(watched)
             if watched.wrote:  # a read-only transaction writes nothing
-                self._write()
+                await self._write()
             return result
 
         return await self.inner.transaction(guarded)
@@ -165,7 +177,7 @@ def make_bridge(store, aiohttp_client, fake_telegram, session, clock):
     for a second instance); settings override the defaults (webhook token TOKEN, Telegram on the fake
     server with chat 42)."""
 
-    async def make(*, mapping=None, on=None, **overrides) -> BridgeHarness:
+    async def make(*, mapping=None, on=None, deadline: float = route.DEADLINE_SECONDS, **overrides) -> BridgeHarness:
         settings = Settings(
             store_url="sqlite:///unused", webhook_token=TOKEN, telegram_bot_token=fake_telegram.token,
             telegram_chat_ids=(CHAT,), telegram_api_base=fake_telegram.api_base,
@@ -177,7 +189,7 @@ def make_bridge(store, aiohttp_client, fake_telegram, session, clock):
         incidents = IncidentService(faulty, paths, clock, config, delivery.notifier)
         bridge = AlertBridge(incidents, delivery, clock, mapping)
         app = web.Application(middlewares=[json_errors])
-        route.add_routes(app, bridge, settings)
+        route.add_routes(app, bridge, settings, deadline=deadline)
         client = await aiohttp_client(app)
         return BridgeHarness(faulty, paths, clock, incidents, delivery, bridge, client, fake_telegram,
                              token=settings.webhook_token)

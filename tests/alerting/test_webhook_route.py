@@ -153,3 +153,25 @@ async def test_a_change_left_unannounced_by_a_failure_is_announced_by_the_next_d
     assert sum("Incident escalated" in t for t in texts) == 1
     incident = await bridge.only_incident()
     assert set(incident["notified"]) == {"0:opened", "1:escalated"}
+
+
+async def test_a_store_that_hangs_is_answered_503_before_alertmanager_gives_up_and_the_retry_lands_once(make_bridge):
+    """Alertmanager waits 10 s for an answer; a store that stopped answering gets a 503 first."""
+    harness = await make_bridge(deadline=0.3)
+    body = webhook(alert())
+    harness.store.stall()
+
+    first = await harness.post(body)
+
+    assert first.status == 503 and first.headers["Retry-After"] == "10"
+    assert "too slow" in (await first.json())["error"]
+    harness.store.resume()
+    assert (await harness.post(body)).status == 200
+    assert len(await harness.incidents_stored()) == 1 and len(await harness.outbox()) == 1
+    assert harness.bridge.webhook_errors == {"503": 1}
+
+
+async def test_every_refusal_is_counted_by_status(bridge):
+    await bridge.client.post("/api/alertmanager", json=webhook(alert()), headers={"Authorization": "Bearer wrong"})
+    await bridge.post({"alerts": "not a list"})
+    assert bridge.bridge.webhook_errors == {"401": 1, "400": 1}
