@@ -72,6 +72,11 @@ class FirestoreStore(DocumentStore):
         # transaction reads, so two from one process would only wait on each other.
         self._transaction_lock = asyncio.Lock()
 
+    @property
+    def timeout(self) -> float:
+        """Seconds one call may take, retries included (LONGRUN_STORE_TIMEOUT)."""
+        return self._timeout
+
     @classmethod
     def from_settings(cls, settings: Any, **options: Any) -> "FirestoreStore":
         """Project from ``firestore://PROJECT``; credentials from the inline JSON, the file, or the emulator."""
@@ -122,6 +127,12 @@ class FirestoreStore(DocumentStore):
             raise StoreUnavailable(f"firestore {what}: {type(exc).__name__}: {exc}") from exc
         except gexc.GoogleAPICallError as exc:
             raise StoreError(f"firestore {what}: {type(exc).__name__}: {exc.message}") from exc
+        except Exception as exc:
+            if not deadline.expired():
+                raise
+            # Cancelled by the deadline mid-transaction, the library tries to roll back a transaction
+            # that never began and raises ValueError("...cannot be rolled back") instead.
+            raise StoreUnavailable(f"firestore {what}: no answer within {budget:g}s") from exc
 
     def _ref(self, path: str):
         split_path(path)
