@@ -76,6 +76,9 @@ class Settings:
     telegram_chat_ids: tuple[str, ...] = ()
     telegram_api_base: str = "https://api.telegram.org"
     telegram_timeout: float = 10.0  # one sendMessage call; a timeout is retried (at-least-once)
+    # How long one store call may take, retries included, before it counts as failed (the store is
+    # down): None is the backend's own, 10 s for Firestore, 5 s of waiting for another SQLite writer.
+    store_timeout: float | None = None
 
     firebase_service_account_json: str | None = field(default=None, repr=False)
     google_application_credentials: str | None = None
@@ -163,6 +166,7 @@ _KEYS: dict[str, tuple[str, Any]] = {
     "TELEGRAM_CHAT_ID": ("telegram_chat_ids", _chat_ids),
     "TELEGRAM_API_BASE": ("telegram_api_base", _text),
     "TELEGRAM_TIMEOUT": ("telegram_timeout", _duration),
+    "LONGRUN_STORE_TIMEOUT": ("store_timeout", _duration),
     "FIREBASE_SERVICE_ACCOUNT_JSON": ("firebase_service_account_json", _optional_text),
     "GOOGLE_APPLICATION_CREDENTIALS": ("google_application_credentials", _optional_text),
     "FIRESTORE_EMULATOR_HOST": ("firestore_emulator_host", _optional_text),

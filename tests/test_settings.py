@@ -67,3 +67,14 @@ def test_the_telegram_timeout_is_a_duration():
     assert load_settings({"TELEGRAM_TIMEOUT": "2500ms"}).telegram_timeout == 2.5
     with pytest.raises(SettingsError, match="TELEGRAM_TIMEOUT"):
         load_settings({"TELEGRAM_TIMEOUT": "soon"})
+
+
+def test_the_store_timeout_reaches_either_backend(tmp_path):
+    from exporter.store import open_store
+
+    assert load_settings({}).store_timeout is None  # each backend's own
+    sqlite = open_store(load_settings({"LONGRUN_STORE": f"sqlite:///{tmp_path}/x.db", "LONGRUN_STORE_TIMEOUT": "2s"}))
+    assert sqlite.busy_timeout == 2
+    firestore = open_store(load_settings({"LONGRUN_STORE": "firestore://p", "FIRESTORE_EMULATOR_HOST": "127.0.0.1:1",
+                                          "LONGRUN_STORE_TIMEOUT": "3s"}))
+    assert firestore.timeout == 3

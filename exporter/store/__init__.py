@@ -33,9 +33,11 @@ def open_store(settings) -> DocumentStore:
     if url.startswith("sqlite:///"):
         from exporter.store.sqlite import SqliteStore
 
-        return SqliteStore(url[len("sqlite:///"):])
+        options = {} if settings.store_timeout is None else {"busy_timeout": settings.store_timeout}
+        return SqliteStore(url[len("sqlite:///"):], **options)
     if url.startswith("firestore://"):
         from exporter.store.firestore import FirestoreStore
 
-        return FirestoreStore.from_settings(settings)
+        options = {} if settings.store_timeout is None else {"timeout": settings.store_timeout}
+        return FirestoreStore.from_settings(settings, **options)
     raise ValueError(f"unknown store URL {url!r}; use sqlite:///PATH or firestore://PROJECT_ID")

@@ -100,6 +100,7 @@ def test_an_unreachable_firestore_is_a_failure(sqlite_cli, monkeypatch, firestor
         port = sock.getsockname()[1]
     monkeypatch.setenv("LONGRUN_STORE", "firestore://nobody-home")
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{port}")
+    monkeypatch.setenv("LONGRUN_STORE_TIMEOUT", "2s")
     result = sqlite_cli("verify", "--end", END)
     assert result.code == 1
     assert len(result.err_lines) == 1 and "store unreachable" in result.err and "StoreUnavailable" in result.err

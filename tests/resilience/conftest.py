@@ -278,9 +278,14 @@ def sqlite_store(path: Path) -> StoreUnderTest:
     return StoreUnderTest("sqlite", {"LONGRUN_STORE": f"sqlite:///{path}"}, lambda: SqliteStore(path))
 
 
+# Each Firestore call of the processes gives up after this (production: 10 s), so outages show sooner.
+FIRESTORE_CALL_BUDGET = 3.0
+
+
 def firestore_store(emulator: FirestoreEmulator) -> StoreUnderTest:
     project = emulator.new_project()
-    env = {"LONGRUN_STORE": f"firestore://{project}", "FIRESTORE_EMULATOR_HOST": emulator.address}
+    env = {"LONGRUN_STORE": f"firestore://{project}", "FIRESTORE_EMULATOR_HOST": emulator.address,
+           "LONGRUN_STORE_TIMEOUT": f"{FIRESTORE_CALL_BUDGET:g}s"}
     return StoreUnderTest("firestore", env, lambda: FirestoreStore.from_settings(emulator.settings(project)))
 
 

@@ -4,9 +4,10 @@ Firestore: the emulator is killed and restarted (its data is lost, as in a
 crash: the lock and the config vanish). SQLite: another OS process holds
 ``BEGIN EXCLUSIVE`` on the file for longer than the store's busy timeout.
 
-Durations: the Firestore client retries each call for up to 10 s before it
-reports the store unreachable, so the emulator stays down at least 13 s (the
-leader's trust of 2 s + one 10 s call budget + 1 s): nothing begun before the
+Durations: the processes' Firestore client retries each call for up to
+FIRESTORE_CALL_BUDGET (3 s here, LONGRUN_STORE_TIMEOUT; 10 s by default) before
+it reports the store unreachable, so the emulator stays down at least 6 s (the
+leader's trust of 2 s + one call budget + 1 s): nothing begun before the
 outage can still land after it, and the leader has had time to see it. SQLite
 writers wait up to ``busy_timeout`` (5 s) for a lock, so a lock held ~5 s is
 absorbed without an error; the lock here is held 8 s so that the outage shows.
@@ -23,11 +24,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from exporter.domain.slots import slot_start
-from tests.resilience.conftest import INTERVAL, firestore_store, sqlite_store
+from tests.resilience.conftest import FIRESTORE_CALL_BUDGET, INTERVAL, firestore_store, sqlite_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
-FIRESTORE_MIN_OUTAGE = 13.0
+FIRESTORE_MIN_OUTAGE = 2.0 + FIRESTORE_CALL_BUDGET + 1.0
 SQLITE_LOCK_HOLD = 8.0
 # How long after the store is back each step may take on a loaded 2-core machine. Firestore
 # is slow to come back (3-7 s measured): gRPC waits out its reconnect backoff after ~15 s of

@@ -30,11 +30,12 @@ id): Telegram paces it at one message a second, not at a group's 20 a minute.
 Failed deliveries are counted from both sides: 503s in longrun's log
 ("answering 503 for a retry"); in Alertmanager's log, attempts answered with an
 error status, and flushes it gave up. Alertmanager gives each flush
-max(group_interval, 10 s): a request longrun has not answered by then (it waits
-for the store: SQLite calls queue one behind the other, each waiting up to the
-5 s busy timeout; a Firestore call retries for 10 s) is cut ("context deadline
-exceeded") and sent again at the next flush, while longrun finishes the cut
-request on its own: after the store is back, either one lands the alert.
+max(group_interval, 10 s). longrun answers 503 within 8 s when the store does
+not answer (SQLite calls queue one behind the other, each waiting up to the
+5 s busy timeout; a Firestore call retries for FIRESTORE_CALL_BUDGET); a
+request it has not answered by Alertmanager's deadline is cut ("context
+deadline exceeded") and sent again at the next flush, while longrun finishes
+the cut request on its own: after the store is back, either one lands the alert.
 """
 
 from __future__ import annotations
