@@ -54,7 +54,7 @@ from exporter.jobs.heartbeat import Identity, heartbeat_document
 from exporter.store import Filter, Order, Paths
 from exporter.store.base import MAX_BATCH, Write
 from exporter.store.sqlite import SqliteStore
-from tests.fixtures.stores import die_with_parent
+from tests.fixtures.servers import ServerProcess
 from tests.e2e.scaled import Loopback, ScaledConfig, duration_ms, render, scale, write_scaled
 from tests.fixtures.fake_telegram import FakeTelegram
 from tests.monitoring import artefacts
@@ -97,44 +97,6 @@ def binaries_or_skip(config: pytest.Config) -> Binaries:
 
 
 # ------------------------------------------------------------------ servers
-
-
-class Server:
-    """Prometheus or Alertmanager on 127.0.0.1, its output in ``{name}.log``; ready when /-/ready answers 200."""
-
-    def __init__(self, name: str, argv: list[str], port: int, workdir: Path) -> None:
-        self.name, self.port = name, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = workdir / f"{name}.log"
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(die_with_parent(argv), stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
-
-    async def ready(self, session: aiohttp.ClientSession, within: float = 20.0) -> None:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.log()[-3000:]}")
-            try:
-                async with session.get(f"{self.url}/-/ready") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"{self.name} not ready within {within}s:\n{self.log()[-3000:]}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
 
 
 async def _status(request: web.Request) -> web.Response:
@@ -211,8 +173,8 @@ class LiveStack:
     paths: Paths
     leader: LongrunProcess
     standby: LongrunProcess
-    alertmanager: Server
-    prometheus: Server
+    alertmanager: ServerProcess
+    prometheus: ServerProcess
     config: ScaledConfig
     telegram: FakeTelegram
     closers: list[Callable[[], Any]] = field(default_factory=list)
@@ -372,14 +334,14 @@ async def _start(workdir: Path, binaries: Binaries, telegram: FakeTelegram, extr
         telegram=telegram.api_base))
     rendered = workdir / "alertmanager-rendered.yml"  # the Telegram token and chat filled in, as in compose
     render(config.alertmanager_yml, rendered, telegram.token, CHAT)
-    alertmanager = Server("alertmanager", [
+    alertmanager = ServerProcess("alertmanager", [
         binaries.alertmanager, f"--config.file={rendered}", f"--storage.path={workdir / 'am-data'}",
         f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address=",
     ], am_port, workdir)
     closers.append(alertmanager.stop)
     data = workdir / "prometheus-data"
     await backfill_fresh_sli(binaries.promtool, config, data, datetime.now(timezone.utc))
-    prometheus = Server("prometheus", [
+    prometheus = ServerProcess("prometheus", [
         binaries.prometheus, f"--config.file={config.prometheus_yml}", f"--storage.tsdb.path={data}",
         f"--web.listen-address=127.0.0.1:{prom_port}",
         # Not in prometheus.yml but a duration all the same: how often a firing alert is re-sent (default 1m).
