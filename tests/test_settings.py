@@ -77,4 +77,4 @@ def test_the_store_timeout_reaches_either_backend(tmp_path):
     assert sqlite.busy_timeout == 2
     firestore = open_store(load_settings({"LONGRUN_STORE": "firestore://p", "FIRESTORE_EMULATOR_HOST": "127.0.0.1:1",
                                           "LONGRUN_STORE_TIMEOUT": "3s"}))
-    assert firestore.timeout == 3
+    assert firestore.call_timeout == 3

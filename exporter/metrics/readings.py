@@ -234,7 +234,7 @@ READERS: dict[str, Reader] = {
     "leader": lambda s: float(s.runtime.leadership.holds(s.now)),
     "lock_generation": lock_generation,
     "lock_lease_expiry_timestamp_seconds": lambda s: epoch(s.runtime.leadership.lease_until),
-    "store_up": lambda s: float(s.runtime.store.usage.up),
+    "store_up": lambda s: float(s.runtime.store.usage.is_up(s.now)),
     "store_errors": lambda s: _labelled(s.runtime.store.usage.errors),
     "config_errors": lambda s: s.runtime.config.errors_total,
     # jobs

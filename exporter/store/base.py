@@ -198,6 +198,11 @@ class DocumentStore(ABC):
     #: "sqlite" or "firestore", for logs and metrics labels.
     kind: str = "abstract"
 
+    @property
+    def call_timeout(self) -> float:
+        """Seconds one call may take, retries included, before it fails as unavailable."""
+        return 10.0
+
     @abstractmethod
     async def get(self, path: str) -> Document | None: ...
 

@@ -73,7 +73,7 @@ class FirestoreStore(DocumentStore):
         self._transaction_lock = asyncio.Lock()
 
     @property
-    def timeout(self) -> float:
+    def call_timeout(self) -> float:
         """Seconds one call may take, retries included (LONGRUN_STORE_TIMEOUT)."""
         return self._timeout
 

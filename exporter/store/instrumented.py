@@ -11,6 +11,7 @@ the same numbers serve the cost benchmark, ``/health`` and ``longrun_store_up``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -49,6 +50,20 @@ class Usage:
     up: bool = True
     last_ok: datetime | None = None
     last_error: str | None = None
+    # A call still waiting after this long says the store is not answering, before it fails:
+    # a Firestore transaction may take 3 budgets to give up, and nobody should wait that long to know.
+    stall_after: float = 12.0
+    pending: dict[int, datetime] = field(default_factory=dict)  # calls in flight -> when they began
+
+    def is_up(self, now: datetime) -> bool:
+        """The last call answered and none has waited longer than ``stall_after``."""
+        return self.up and self.stalled_for(now) is None
+
+    def stalled_for(self, now: datetime) -> float | None:
+        """Seconds the oldest call in flight has waited, when that is over ``stall_after``."""
+        oldest = min(self.pending.values(), default=None)
+        waited = (now - oldest).total_seconds() if oldest is not None else 0.0
+        return waited if waited > self.stall_after else None
 
 
 class _CountingTransaction(Transaction):
@@ -81,10 +96,17 @@ class InstrumentedStore(DocumentStore):
         self.inner = inner
         self.kind = inner.kind
         self.clock = clock
-        self.usage = Usage()
+        self.usage = Usage(stall_after=inner.call_timeout + 2.0)
+        self._call_ids = itertools.count()
+
+    @property
+    def call_timeout(self) -> float:
+        return self.inner.call_timeout
 
     async def _call(self, operation: str, awaitable: Awaitable[T]) -> T:
         self.usage.calls[operation] += 1
+        call_id = next(self._call_ids)
+        self.usage.pending[call_id] = self.clock.now()
         try:
             result = await awaitable
         except _REACHABLE_ERRORS:
@@ -95,6 +117,8 @@ class InstrumentedStore(DocumentStore):
             self.usage.up = False
             self.usage.last_error = f"{operation}: {exc.__class__.__name__}: {exc}"
             raise
+        finally:
+            self.usage.pending.pop(call_id, None)
         self._mark_ok()
         return result
 

@@ -65,6 +65,10 @@ class SqliteStore(DocumentStore):
 
     kind = "sqlite"
 
+    @property
+    def call_timeout(self) -> float:
+        return self.busy_timeout
+
     def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout

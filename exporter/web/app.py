@@ -54,8 +54,9 @@ async def health(request: web.Request) -> web.Response:
     now = runtime.clock.now()
     usage = runtime.store.usage
     last = runtime.heartbeat.state.last_written
+    up, stalled = usage.is_up(now), usage.stalled_for(now)
     body = {
-        "status": "ok" if usage.up else "degraded",
+        "status": "ok" if up else "degraded",
         "uptime": round((now - runtime.started_at).total_seconds(), 3),
         "instanceId": runtime.identity.instance_id,
         "serviceVersion": runtime.identity.service_version,
@@ -64,9 +65,10 @@ async def health(request: web.Request) -> web.Response:
         "lockGeneration": runtime.leadership.generation,
         "store": {
             "kind": runtime.store.kind,
-            "up": usage.up,
+            "up": up,
             "lastOkAt": usage.last_ok.isoformat() if usage.last_ok else None,
-            "lastError": usage.last_error,
+            "lastError": (f"a store call has waited {stalled:.0f} s without an answer"
+                          if stalled is not None else usage.last_error),
         },
         "lastHeartbeat": last["tsIso"] if last else None,
     }

@@ -116,7 +116,7 @@ async def collect(runtime: Runtime, snapshot: RefreshLoop | None = None) -> Stat
     return StatusFacts(
         now=now, instance_id=runtime.identity.instance_id, service_version=runtime.identity.service_version,
         commit=runtime.identity.commit, store_kind=runtime.store.kind,
-        store_up=runtime.store.usage.up and "lock: store unavailable" not in problems,
+        store_up=runtime.store.usage.is_up(now) and "lock: store unavailable" not in problems,
         this_leads=runtime.leadership.holds(now), interval=runtime.heartbeat.interval,
         lock=values["lock"], last_heartbeat=values["last heartbeat"], coverage=coverage,
         coverage_note=_coverage_note(snapshot), probes=values["probes"] or {},
