@@ -9,4 +9,4 @@ The package is laid out by concept:
 - ``exporter.cli``     the ``longrun`` command.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -7,6 +7,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.registry import CollectorRegistry
 
+from exporter import __version__
 from exporter.metrics.catalog import CATALOG, exposed_names
 from exporter.metrics.collector import LongrunCollector, initial_label_values
 from exporter.metrics.readings import READERS
@@ -46,7 +47,7 @@ async def test_labelled_families_cover_every_catalog_label_value(cluster):
         "missedHbPerHour", "consecutiveProbeFails", "queueDepthThreshold", "reconnectLoop",
         "maxIncidentsPerDay", "insufficientDataThreshold", "coverageAlertRatio"}
     assert value(families, "longrun_alert_threshold", name="missedHbPerHour") == 3
-    assert value(families, "longrun_build_info", version="0.1.0", commit="unknown", instance_id="a") == 1
+    assert value(families, "longrun_build_info", version=__version__, commit="unknown", instance_id="a") == 1
 
 
 async def test_each_app_has_its_own_registry_and_the_global_one_is_untouched(cluster):
