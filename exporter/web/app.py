@@ -9,14 +9,12 @@ Every error leaves as JSON ``{"error": "..."}``; a stack trace never reaches a c
 from __future__ import annotations
 
 import logging
-import sys
-import traceback
 
 from aiohttp import web
 
 from exporter.runtime import Runtime
 from exporter.web.admin_http import MALFORMED_BODY
-from exporter.web.auth import redact
+from exporter.web.auth import RedactingLog
 from exporter.web.keys import RUNTIME
 
 log = logging.getLogger("longrun.web")
@@ -73,32 +71,6 @@ async def health(request: web.Request) -> web.Response:
         "lastHeartbeat": last["tsIso"] if last else None,
     }
     return web.json_response(body)
-
-
-class RedactingLog(logging.LoggerAdapter):
-    """aiohttp's server logger with the secrets masked. Its HTTP parser quotes a header line it
-    refuses (``Authorization: Bearer <token>\\x01``, or one over 8190 bytes) in the exception it logs."""
-
-    def __init__(self, logger: logging.Logger, secrets) -> None:
-        super().__init__(logger, {})
-        self.secrets = tuple(secret for secret in secrets if secret)
-
-    def log(self, level, msg, *args, exc_info=None, **kwargs) -> None:
-        if not self.isEnabledFor(level):
-            return
-        try:
-            text = str(msg) % args if args else str(msg)
-        except (TypeError, ValueError):
-            text = f"{msg} {args!r}"
-        if exc_info:
-            if exc_info is True:
-                exc_info = sys.exc_info()
-            elif isinstance(exc_info, BaseException):
-                exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
-            text += "\n" + "".join(traceback.format_exception(*exc_info))
-        for secret in self.secrets:
-            text = redact(text, secret)
-        self.logger.log(level, "%s", text, **kwargs)
 
 
 def create_app(runtime: Runtime) -> web.Application:

@@ -24,6 +24,9 @@ The rule (CONTRACT.md, "HTTP"):
 from __future__ import annotations
 
 import hmac
+import logging
+import sys
+import traceback
 import ipaddress
 from dataclasses import dataclass, field
 from enum import Enum
@@ -140,3 +143,29 @@ def refusal(request: web.BaseRequest, access: Access, admin_token: str | None) -
     if verdict is None:
         return None
     return web.json_response({"error": verdict.message}, status=verdict.status, headers=verdict.headers)
+
+
+class RedactingLog(logging.LoggerAdapter):
+    """aiohttp's server logger with the secrets masked. Its HTTP parser quotes a header line it
+    refuses (``Authorization: Bearer <token>\\x01``, or one over 8190 bytes) in the exception it logs."""
+
+    def __init__(self, logger: logging.Logger, secrets) -> None:
+        super().__init__(logger, {})
+        self.secrets = tuple(secret for secret in secrets if secret)
+
+    def log(self, level, msg, *args, exc_info=None, **kwargs) -> None:
+        if not self.isEnabledFor(level):
+            return
+        try:
+            text = str(msg) % args if args else str(msg)
+        except (TypeError, ValueError):
+            text = f"{msg} {args!r}"
+        if exc_info:
+            if exc_info is True:
+                exc_info = sys.exc_info()
+            elif isinstance(exc_info, BaseException):
+                exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+            text += "\n" + "".join(traceback.format_exception(*exc_info))
+        for secret in self.secrets:
+            text = redact(text, secret)
+        self.logger.log(level, "%s", text, **kwargs)
