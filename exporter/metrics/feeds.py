@@ -37,6 +37,11 @@ from exporter.store import Document, Filter, Order
 
 PAGE = 1000
 PROBE_PAGE = 10
+# Incident documents are large (every alert episode, labels, annotations) and the metrics keep
+# four fields: a page of 1000 decoded at once made each refresh under an alert storm allocate
+# megabytes the allocator never gave back (RSS grew with the incidents of the last minutes).
+INCIDENT_PAGE = 100
+INCIDENT_FIELDS = ("incidentId", "tsStart", "type", "severity")
 # Probe results of another instance may land a little after a newer one was read.
 PROBE_OVERLAP = timedelta(seconds=60)
 
@@ -196,7 +201,8 @@ class OpenIncidentsFeed:
 
     async def refresh(self, now: datetime) -> None:
         where = [Filter("status", "in", list(ACTIVE_STATUSES))]
-        docs = [doc.data async for doc in self.store.stream(self.collection, where=where, page_size=PAGE)]
+        docs = [{key: doc.data.get(key) for key in INCIDENT_FIELDS}
+                async for doc in self.store.stream(self.collection, where=where, page_size=INCIDENT_PAGE)]
         self.view.set_open(docs, now)
 
 
@@ -214,7 +220,7 @@ class RecentIncidentsFeed:
     """
 
     name = "recent_incidents"
-    KEPT = ("incidentId", "tsStart", "type", "severity")
+    KEPT = INCIDENT_FIELDS
     OVERLAP = timedelta(minutes=5)
     FULL_EVERY = timedelta(hours=6)
 
@@ -231,7 +237,7 @@ class RecentIncidentsFeed:
         else:
             where, order = [Filter("createdAt", ">=", self._read_at - self.OVERLAP)], Order("createdAt")
         known = {} if full else self._known
-        async for doc in self.store.stream(self.collection, where=where, order_by=[order], page_size=PAGE):
+        async for doc in self.store.stream(self.collection, where=where, order_by=[order], page_size=INCIDENT_PAGE):
             compact = {key: doc.data.get(key) for key in self.KEPT}
             if isinstance(compact["incidentId"], str):
                 known[compact["incidentId"]] = compact

@@ -5,7 +5,7 @@ import logging
 
 from datetime import timedelta
 
-from exporter.metrics.feeds import RecentIncidentsFeed, RollupFeed
+from exporter.metrics.feeds import OpenIncidentsFeed, RecentIncidentsFeed, RollupFeed
 from exporter.metrics.incident_view import IncidentView
 from exporter.metrics.refresh import RefreshLoop, RefreshPlan
 from tests.metrics.scraping import Exporter, value
@@ -154,3 +154,16 @@ async def test_recent_incidents_read_only_what_was_stored_since_the_last_read(cl
     clock.set(start + timedelta(hours=24, seconds=30))
     reads, _ = await reads_of(a.runtime, lambda: feed.refresh(clock.now()))
     assert reads == 1 and feed.view.started_within(clock.now()) == 1  # "new" started within 24 h
+
+
+async def test_incident_feeds_decode_incidents_a_small_page_at_a_time(cluster, clock):
+    """Incident documents are large: an alert storm must not have a refresh decode a thousand at once."""
+    a = await cluster.add("a")
+    for i in range(250):
+        await a.runtime.incidents.detect("probe_fail", f"storm-{i}", source="monitor")
+    view = IncidentView()
+    reads, calls = await reads_of(a.runtime, lambda: OpenIncidentsFeed(a.runtime, view).refresh(clock.now()))
+    assert (reads, calls) == (250, 3)  # pages of 100, 100 and 50
+    reads, calls = await reads_of(a.runtime, lambda: RecentIncidentsFeed(a.runtime, view).refresh(clock.now()))
+    assert (reads, calls) == (250, 3)
+    assert sum(view.open_counts().values()) == 250 and view.started_within(clock.now()) == 250
