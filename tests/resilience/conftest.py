@@ -78,6 +78,22 @@ def fast_env() -> dict[str, str]:
     return dict(FAST)
 
 
+# ------------------------------------------------------------------ /health predicates
+
+
+def leading(health) -> bool:
+    return health["leader"] is True
+
+
+def standing_by(health) -> bool:
+    """Up, not leading, and writing nothing."""
+    return health["leader"] is False and health["store"]["up"] is True and health["lastHeartbeat"] is None
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 # ------------------------------------------------------------------ processes
 
 

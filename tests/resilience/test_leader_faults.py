@@ -16,12 +16,12 @@ from __future__ import annotations
 import signal
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
 from exporter.domain.slots import slot_start
-from tests.resilience.conftest import INTERVAL, LEASE, POLL
+from tests.resilience.conftest import INTERVAL, LEASE, POLL, leading, now, standing_by
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -29,18 +29,6 @@ TAKEOVER_SLACK = 2.5
 EXPIRY_TAKEOVER_LIMIT = LEASE + POLL + TAKEOVER_SLACK
 RELEASE_TAKEOVER_LIMIT = 2.0  # lease 3 s - renew 1 s: the old lease cannot have expired yet
 STOP_FOR = LEASE + 2.0
-
-
-def leading(health) -> bool:
-    return health["leader"] is True
-
-
-def standing_by(health) -> bool:
-    return health["leader"] is False and health["store"]["up"] is True and health["lastHeartbeat"] is None
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def wait_for_heartbeats(process, count: int, timeout: float) -> None:

@@ -19,12 +19,14 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
 from exporter.domain.slots import slot_start
-from tests.resilience.conftest import FIRESTORE_CALL_BUDGET, INTERVAL, firestore_store, sqlite_store
+from tests.resilience.conftest import (
+    FIRESTORE_CALL_BUDGET, INTERVAL, firestore_store, leading, now, sqlite_store, standing_by,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
@@ -37,18 +39,6 @@ STORE_UP_AGAIN_WITHIN = 20.0
 HEARTBEAT_RESUMES_WITHIN = 20.0
 # SQLite: the heartbeat of the next slot, or of the one after if the lease changed hands, + 2 s.
 SQLITE_HEARTBEAT_RESUMES_WITHIN = 2 * INTERVAL + 2.0
-
-
-def leading(health) -> bool:
-    return health["leader"] is True
-
-
-def standing_by(health) -> bool:
-    return health["leader"] is False and health["store"]["up"] is True and health["lastHeartbeat"] is None
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def start_pair(spawn, env):
