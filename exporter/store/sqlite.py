@@ -100,7 +100,7 @@ class SqliteStore(DocumentStore):
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
             try:
                 conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-                conn.execute("PRAGMA journal_mode = WAL")
+                self._enable_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                     self._migrate(conn)
@@ -109,6 +109,19 @@ class SqliteStore(DocumentStore):
                 raise
             self._conn = conn
         return self._conn
+
+    def _enable_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch a new file to WAL. Two processes opening it at once can get "database is locked"
+        at once, without the busy handler waiting (SQLite's deadlock avoidance): retry until busy_timeout."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
