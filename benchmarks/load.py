@@ -53,7 +53,7 @@ from exporter.store.sqlite import SqliteStore  # noqa: E402
 from tests.fixtures.fake_telegram import FakeTelegram  # noqa: E402
 from tests.fixtures.stores import FirestoreEmulator, find_emulator_jar  # noqa: E402
 from tests.process.processes import LongrunProcess  # noqa: E402
-from tests.resilience.loadgen import Audit, Flood, Phase, client_session, run_phase  # noqa: E402
+from tests.resilience.loadgen import Audit, Flood, Phase, client_session, read_back, run_phase  # noqa: E402
 from tests.resilience.loadwatch import Scrapers  # noqa: E402
 
 TOKEN = "load-benchmark-token"
@@ -119,12 +119,7 @@ async def run_mode(mode: str, store: Backend, tmp: Path, args: argparse.Namespac
             flood = Flood(session, process.url, TOKEN, rate=None if mode == "max" else args.rate,
                           senders=args.senders, prefix=f"{mode}")
             flooded = await run_phase(args.seconds, scrapers, process.proc.pid, flood)
-        opened = store.open()
-        try:
-            audit = await flood.ledger.audit(opened)
-        finally:
-            await opened.close()
-        alive = process.proc.poll() is None and await asyncio.to_thread(process.health) is not None
+        audit, alive = await read_back(flood, store.open, process)
         return ModeResult(mode, idle, flooded, audit, alive, process.log()[-2000:])
     finally:
         process.stop()

@@ -220,7 +220,6 @@ class RecentIncidentsFeed:
     """
 
     name = "recent_incidents"
-    KEPT = INCIDENT_FIELDS
     OVERLAP = timedelta(minutes=5)
     FULL_EVERY = timedelta(hours=6)
 
@@ -238,7 +237,7 @@ class RecentIncidentsFeed:
             where, order = [Filter("createdAt", ">=", self._read_at - self.OVERLAP)], Order("createdAt")
         known = {} if full else self._known
         async for doc in self.store.stream(self.collection, where=where, order_by=[order], page_size=INCIDENT_PAGE):
-            compact = {key: doc.data.get(key) for key in self.KEPT}
+            compact = {key: doc.data.get(key) for key in INCIDENT_FIELDS}
             if isinstance(compact["incidentId"], str):
                 known[compact["incidentId"]] = compact
         cutoff = now - DAY

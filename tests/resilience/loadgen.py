@@ -335,6 +335,18 @@ async def run_phase(seconds: float, scrapers: Scrapers, pid: int, flood: Flood |
     return Phase(time.perf_counter() - started, scrapers.reset(), sampler.series, flood)
 
 
+async def read_back(flood: Flood, open_store, process) -> tuple[Audit, bool]:
+    """After a flood: the store's incidents audited against what was acknowledged, and whether the
+    process is still alive and answering /health."""
+    store = open_store()
+    try:
+        audit = await flood.ledger.audit(store)
+    finally:
+        await store.close()
+    alive = process.proc.poll() is None and await asyncio.to_thread(process.health) is not None
+    return audit, alive
+
+
 def client_session(connections: int = 128, timeout: float = 30.0) -> aiohttp.ClientSession:
     """One session for the scrapers and the flood: enough connections that neither waits for the other."""
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections),

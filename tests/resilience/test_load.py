@@ -23,7 +23,7 @@ import pytest
 from tests.fixtures.fake_telegram import FakeTelegram
 from tests.process.processes import LongrunProcess
 from tests.resilience.conftest import FAST, StoreUnderTest, firestore_store, sqlite_store
-from tests.resilience.loadgen import Audit, Flood, Phase, client_session, run_phase
+from tests.resilience.loadgen import Audit, Flood, Phase, client_session, read_back, run_phase
 from tests.resilience.loadwatch import READ_PATHS, Scrapers
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -60,12 +60,7 @@ async def flood_process(store: StoreUnderTest, tmp: Path) -> Outcome:
             flood = Flood(session, process.url, TOKEN, rate=None, senders=8)
             flooded = await run_phase(FLOOD_SECONDS, scrapers, process.proc.pid, flood,
                                       min_requests=MIN_REQUESTS, max_seconds=MAX_SECONDS)
-        opened = store.opener()
-        try:
-            audit = await flood.ledger.audit(opened)
-        finally:
-            await opened.close()
-        alive = process.proc.poll() is None and await asyncio.to_thread(process.health) is not None
+        audit, alive = await read_back(flood, store.opener, process)
         return Outcome(idle, flooded, audit, alive, process.log()[-3000:])
     finally:
         process.stop()
