@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from typing import Any, Iterable, Mapping
 
 from exporter.domain.heartbeats import HeartbeatResult
+from exporter.domain.response import mtta_percentiles
 from exporter.domain.rollup import PROBE_RESULTS, PROBE_TYPES, pass_rates, tally_incidents
 from exporter.domain.slots import day_bounds, iso
 from exporter.domain.stats import Percentiles, is_number, mttr_percentiles
@@ -67,6 +68,7 @@ class WindowReport:
     incidents_by_severity: dict[str, int]
     insufficient: tuple[str, ...]
     failures: tuple[str, ...]
+    mtta: Percentiles = Percentiles(None, None, None)  # acknowledgement times in the window
 
     @property
     def verdict(self) -> str:
@@ -90,7 +92,7 @@ class WindowReport:
             "mttrP50": self.mttr.p50, "mttrP90": self.mttr.p90, "mttrP95": self.mttr.p95,
             "probePassRates": self.probe_pass_rates, "probeCounts": self.probe_counts,
             "incidentsCount": self.incidents_count, "incidentsByType": self.incidents_by_type,
-            "incidentsBySeverity": self.incidents_by_severity,
+            "incidentsBySeverity": self.incidents_by_severity, "mttaSec": self.mtta._asdict(),
         }
 
 
@@ -185,6 +187,7 @@ def build_window_report(days: int, last_day: date, daily: Iterable[Any], inciden
             malformed += 1
     totals.unknown += MINUTES_PER_DAY * (len(missing) + malformed)
     start, end = day_bounds(window[0])[0], day_bounds(last_day)[1]
+    incidents = list(incidents)
     tally = tally_incidents(incidents, start, end)
     known = totals.up + totals.down
     uptime = 100 * totals.up / known if known else None
@@ -209,6 +212,7 @@ def build_window_report(days: int, last_day: date, daily: Iterable[Any], inciden
         probe_counts=totals.probes, probe_pass_rates=rates, incidents_count=tally.count,
         incidents_by_type=tally.by_type, incidents_by_severity=tally.by_severity,
         insufficient=tuple(insufficient), failures=tuple(_failures(uptime, target, rates, mttr, targets)),
+        mtta=mtta_percentiles(incidents, start, end),
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping
 
 from exporter.domain.heartbeats import HeartbeatResult
 from exporter.domain.incidents import SEVERITIES
+from exporter.domain.response import mtta_doc
 from exporter.domain.slots import PROBE_PREFIX, day_bounds
 from exporter.domain.stats import is_number, mttr_percentiles, pass_rate_pct
 
@@ -119,6 +120,7 @@ def compute_rollup(day: date, heartbeat_result: HeartbeatResult, probe_docs: Ite
         raise ValueError(f"heartbeat result covers {hb.start}..{hb.end} at {hb.interval}s, "
                          f"not the day {day} at {interval}s")
     probe_counts, bad_probes = tally_probes(probe_docs, start, end)
+    incident_docs = list(incident_docs)
     incidents = tally_incidents(incident_docs, start, end)
     mttr = mttr_percentiles(incidents.mttr_sec)
     minutes = interval / 60
@@ -139,6 +141,7 @@ def compute_rollup(day: date, heartbeat_result: HeartbeatResult, probe_docs: Ite
         "probePassRates": pass_rates(probe_counts), "probeCounts": probe_counts,
         "malformedProbes": bad_probes,
         "mttrP50": mttr.p50, "mttrP90": mttr.p90, "mttrP95": mttr.p95,
+        "mttaSec": mtta_doc(incident_docs, start, end),
         "incidentsCount": incidents.count, "incidentsByType": incidents.by_type,
         "incidentsBySeverity": incidents.by_severity, "incidentsResolved": len(incidents.mttr_sec),
         "malformedIncidents": incidents.malformed,

@@ -68,6 +68,10 @@ FIELDS: dict[str, Check] = {
     "severities.probe_fail": _severity,
     "severities.rollup_failed": _severity,
     "severities.queue_depth": _severity,
+    # How long an open incident may wait for acknowledgement before a reminder (exporter.domain.response).
+    "responseTimeSec.P1": _number(1, 7 * 86400),
+    "responseTimeSec.P2": _number(1, 7 * 86400),
+    "responseTimeSec.P3": _number(1, 7 * 86400),
 }
 
 # Mirrors of process settings: shown in the document, changed only by redeploying
@@ -113,6 +117,7 @@ def defaults(
             "rollup_failed": "P3",
             "queue_depth": "P3",
         },
+        "responseTimeSec": {"P1": 300, "P2": 900, "P3": 3600},
     }
 
 

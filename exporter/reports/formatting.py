@@ -46,7 +46,15 @@ def duration(value: float) -> str:
 
 def mttr(window: Any) -> str:
     """``P50 60 s / P90 300 s / P95 600 s`` of a WindowReport."""
-    m = window.mttr
+    return percentiles(window.mttr)
+
+
+def mtta(window: Any) -> str:
+    """The same for a WindowReport's acknowledgement times."""
+    return percentiles(window.mtta)
+
+
+def percentiles(m: Any) -> str:
     return " / ".join(f"{name} {NA if v is None else f'{v:g} s'}" for name, v in (("P50", m.p50), ("P90", m.p90), ("P95", m.p95)))
 
 

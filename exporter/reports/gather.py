@@ -70,9 +70,9 @@ async def probe_results(store: DocumentStore, paths: Paths, start: datetime, end
 
 
 async def incidents_touching(store: DocumentStore, paths: Paths, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Incidents that started or ended in [start, end), and those still active, each once."""
+    """Incidents that started, were acknowledged or ended in [start, end), and those still active, each once."""
     found: dict[str, dict[str, Any]] = {}
-    for field in ("tsStart", "tsEnd"):
+    for field in ("tsStart", "tsEnd", "tsAck"):
         where = [Filter(field, ">=", start), Filter(field, "<", end)]
         async for doc in store.stream(paths.incidents, where=where, order_by=[Order(field)], page_size=PAGE):
             found[doc.id] = doc.data

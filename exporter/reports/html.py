@@ -73,11 +73,11 @@ def _summary(report: LongRunReport) -> str:
         rows.append([
             f"{w.days} days<br><small>{_e(w.first_day)} .. {_e(w.last_day)}</small>", _verdict(w),
             _e(fmt.pct(w.uptime_pct)), _e(f"{w.target_uptime_pct:g}%"), _e(fmt.ratio(w.coverage)),
-            _e(fmt.seconds(w.max_gap_sec)), _e(fmt.mttr(w)), _e(fmt.rates(w.probe_pass_rates)),
+            _e(fmt.seconds(w.max_gap_sec)), _e(fmt.mttr(w)), _e(fmt.mtta(w)), _e(fmt.rates(w.probe_pass_rates)),
             _e(w.incidents_count), _e(f"{len(w.days_with_data)}/{w.days}"),
         ])
-    headers = ("window", "verdict", "uptime", "target", "coverage", "max gap", "MTTR", "probe pass rates",
-               "incidents", "days with data")
+    headers = ("window", "verdict", "uptime", "target", "coverage", "max gap", "MTTR", "MTTA",
+               "probe pass rates", "incidents", "days with data")
     return "<h2>Verdicts</h2>" + _table(headers, rows)
 
 

@@ -31,10 +31,10 @@ def _table(headers: Iterable[str], rows: Iterable[Iterable[Any]]) -> list[str]:
 def _summary(report: LongRunReport) -> list[str]:
     rows = [[f"{w.days}d ({w.first_day} .. {w.last_day})", f"**{w.verdict}**", fmt.pct(w.uptime_pct),
              f"{w.target_uptime_pct:g}%", fmt.ratio(w.coverage), fmt.seconds(w.max_gap_sec), fmt.mttr(w),
-             fmt.rates(w.probe_pass_rates), w.incidents_count, f"{len(w.days_with_data)}/{w.days}"]
+             fmt.mtta(w), fmt.rates(w.probe_pass_rates), w.incidents_count, f"{len(w.days_with_data)}/{w.days}"]
             for w in report.windows]
-    return _table(("window", "verdict", "uptime", "target", "coverage", "max gap", "MTTR", "probe pass rates",
-                   "incidents", "days with data"), rows)
+    return _table(("window", "verdict", "uptime", "target", "coverage", "max gap", "MTTR", "MTTA",
+                   "probe pass rates", "incidents", "days with data"), rows)
 
 
 def _window(w: WindowReport) -> list[str]:

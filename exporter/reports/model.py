@@ -22,7 +22,8 @@ from exporter.domain.slots import iso
 from exporter.domain.stats import is_number
 
 ROLLUP, COMPUTED, MISSING = "rollup", "computed", "missing"
-INCIDENT_FIELDS = ("incidentId", "type", "severity", "status", "tsStart", "tsEnd", "mttrSec", "reason", "owner", "source")
+INCIDENT_FIELDS = ("incidentId", "type", "severity", "status", "tsStart", "tsEnd", "mttrSec", "reason", "owner", "source",
+                   "tsAck", "ackSec")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any, Mapping, Protocol, Sequence
 
 from exporter.clock import Clock
 from exporter.domain import incidents as rules
+from exporter.domain.response import stamp_ack
 from exporter.services.config import ConfigSource
 from exporter.store import DocumentStore, Filter, NotFound, Order, Paths, Transaction
 
@@ -181,10 +182,10 @@ class IncidentService:
             if root_cause is not None:
                 doc = rules.set_root_cause(doc, root_cause, now)
             if status == "acknowledged":
-                doc = rules.acknowledge(doc, owner or doc.get("owner") or "", now)
+                doc = stamp_ack(rules.acknowledge(doc, owner or doc.get("owner") or "", now), now)
                 doc["changes"] = [*doc.get("changes", []), "acknowledged"]
             elif status == "resolved":
-                doc = rules.resolve(doc, ts_end or now, root_cause)
+                doc = stamp_ack(rules.resolve(doc, ts_end or now, root_cause), now)  # a person answered it
                 doc["changes"] = [*doc.get("changes", []), "resolved"]
                 tx.delete(self._index_path(doc.get("openKey") or rules.open_key(doc["type"], doc.get("subject", ""))))
             elif status not in (None, "open"):

@@ -80,9 +80,9 @@ class RollupService:
         return heartbeats.result()
 
     async def _incidents_touching(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """Incidents that started or were resolved in [start, end), each once."""
+        """Incidents that started, were acknowledged or were resolved in [start, end), each once."""
         found: dict[str, dict[str, Any]] = {}
-        for field in ("tsStart", "tsEnd"):
+        for field in ("tsStart", "tsEnd", "tsAck"):
             where = [Filter(field, ">=", start), Filter(field, "<", end)]
             async for doc in self.store.stream(self.paths.incidents, where=where, order_by=[Order(field)], page_size=PAGE):
                 found[doc.id] = doc.data
