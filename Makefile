@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test system-deps bench clean
+.PHONY: run test test-fast system-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ system-deps:
 # pytest exits 5 when it collected nothing: that is a failure here, as any non-zero exit.
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 $(PYTEST_ARGS)
+
+# The edit-test loop: no slow test, no external program, no Firestore emulator (under 90 s on
+# an idle 2-core machine). `make test` stays the whole suite; CI runs that.
+FAST := not slow and not process and not firestore
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "$(FAST)" --durations=10 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

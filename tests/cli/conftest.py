@@ -101,14 +101,14 @@ class Cli:
         return asyncio.run(go())
 
 
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("LONGRUN_") or key in CLEARED:
             monkeypatch.delenv(key)
     monkeypatch.setenv("LONGRUN_INSTANCE_ID", "cli-test")
 
 
-def _sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def use_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "longrun.db"
     monkeypatch.setenv("LONGRUN_STORE", f"sqlite:///{path}")
 
@@ -124,10 +124,10 @@ def _sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def cli(store_backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
         request: pytest.FixtureRequest):
     """The CLI on an empty store: SQLite, then the Firestore emulator (a fresh project)."""
-    _clean_environment(monkeypatch)
+    clean_environment(monkeypatch)
     emulator = project = None
     if store_backend == "sqlite":
-        _sqlite(tmp_path, monkeypatch)
+        use_sqlite(tmp_path, monkeypatch)
     else:
         emulator = request.getfixturevalue("firestore_emulator")
         project = emulator.new_project()
@@ -141,6 +141,6 @@ def cli(store_backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
 @pytest.fixture
 def sqlite_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> Cli:
     """The CLI on an empty SQLite store, for behaviour that does not depend on the backend."""
-    _clean_environment(monkeypatch)
-    _sqlite(tmp_path, monkeypatch)
+    clean_environment(monkeypatch)
+    use_sqlite(tmp_path, monkeypatch)
     return Cli("sqlite", capsys, monkeypatch)

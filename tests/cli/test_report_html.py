@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from exporter.cli import main
+from tests.cli.conftest import clean_environment, use_sqlite
+
 END = "2026-03-10"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 EVENTS = (
@@ -49,11 +52,17 @@ class ChartMarks(HTMLParser):
         return sum(n for (s, t, c), n in self.marks.items() if s == svg and t == tag and wanted <= set(c.split()))
 
 
-@pytest.fixture
-def report_html(sqlite_cli, tmp_path) -> str:
-    sqlite_cli.simulate(*EVENTS, days=9, end=END)
-    sqlite_cli.ok("report", "--window", "7d", "--end", END, "--format", "html", "--output", tmp_path / "report.html")
-    return (tmp_path / "report.html").read_text(encoding="utf-8")
+@pytest.fixture(scope="module")
+def report_html(tmp_path_factory) -> str:
+    """The report of nine simulated days, built once: the tests below only read it."""
+    folder = tmp_path_factory.mktemp("report")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        clean_environment(monkeypatch)
+        use_sqlite(folder, monkeypatch)
+        simulate = ["simulate", "--days", "9", "--end", END, "--events-per-week", "0", "--json", *EVENTS]
+        assert main(simulate) == 0
+        assert main(["report", "--window", "7d", "--end", END, "--format", "html", "--output", str(folder / "report.html")]) == 0
+    return (folder / "report.html").read_text(encoding="utf-8")
 
 
 def marks(html: str) -> ChartMarks:
@@ -108,6 +117,7 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", header[16:24])
 
 
+@pytest.mark.process
 def test_headless_chromium_renders_the_report(report_html, tmp_path, request):
     if CHROMIUM is None:
         reporter = request.config.pluginmanager.get_plugin("terminalreporter")
@@ -115,6 +125,7 @@ def test_headless_chromium_renders_the_report(report_html, tmp_path, request):
             reporter.write_line("WARNING: chromium not found: the HTML report is not rendered (apt install chromium)", yellow=True)
         pytest.skip("chromium not found: install it (apt install chromium) to render the HTML report")
     page, shot = tmp_path / "report.html", tmp_path / "report.png"
+    page.write_text(report_html, encoding="utf-8")
     chromium = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
     done = subprocess.run([*chromium, f"--screenshot={shot}", "--window-size=1200,2000", page.as_uri()],

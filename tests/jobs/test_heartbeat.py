@@ -22,6 +22,7 @@ async def test_first_heartbeat_is_written_at_start_not_an_interval_later(cluster
     assert docs[0].get("driftSec") == pytest.approx(17.25)
 
 
+@pytest.mark.slow  # a simulated day or two: seconds on SQLite, minutes on the emulator
 async def test_minute_slots_stay_aligned_across_a_day_with_jitter(cluster, store):
     rng = random.Random(7)
     cluster.jitter = lambda: rng.uniform(0, 2.5)  # every wake-up up to 2.5 s late
@@ -105,6 +106,7 @@ async def test_heartbeat_records_what_the_target_reports(cluster, store, aiohttp
         assert doc.data.get(key) == value, key
 
 
+@pytest.mark.slow  # a simulated day or two: seconds on SQLite, minutes on the emulator
 async def test_a_day_led_throughout_rolls_up_from_the_leaders_record_exactly_as_from_the_store(cluster, store):
     await cluster.add("a")
     await cluster.run_until(cluster.clock.now() + timedelta(days=2, minutes=1))
@@ -118,6 +120,7 @@ async def test_a_day_led_throughout_rolls_up_from_the_leaders_record_exactly_as_
 
 
 
+@pytest.mark.slow  # a simulated day or two: seconds on SQLite, minutes on the emulator
 async def test_a_leader_that_started_mid_day_reads_that_day_from_the_store(cluster, store, clock):
     clock.advance_sync(3600)
     await cluster.add("a")
@@ -125,6 +128,7 @@ async def test_a_leader_that_started_mid_day_reads_that_day_from_the_store(clust
     assert (await store.get(f"{ROOT}/rollups/2026-03-01")).get("heartbeatSource") == "store"
 
 
+@pytest.mark.slow  # a simulated day or two: seconds on SQLite, minutes on the emulator
 async def test_a_heartbeat_write_of_unknown_outcome_makes_the_rollup_read_the_store(cluster, store):
     a = await cluster.add("a")
     await cluster.run_until(cluster.clock.now() + timedelta(days=1, hours=12))

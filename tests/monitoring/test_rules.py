@@ -53,12 +53,14 @@ def test_promtool_check_config_accepts_prometheus_yml():
         assert path.relative_to(a.REPO).as_posix() in result.stdout
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("test_file", a.RULE_TEST_FILES, ids=lambda p: p.name)
 def test_promtool_unit_tests_pass(test_file: Path):
     result = run_promtool("test", "rules", str(test_file))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.process
 def test_promtool_unit_tests_can_fail(tmp_path: Path):
     """A wrong expectation must fail: the harness above is not vacuous."""
     source = a.PROMETHEUS_DIR / "tests" / "heartbeats_test.yml"

@@ -39,7 +39,7 @@ from tests.resilience import openapi_requests as spec_requests
 from tests.resilience.openapi_requests import HOSTILE_TEXT, HttpAnswer, HttpRequest, Operation, Secrets
 from tests.web.conftest import OUTSIDE, TOKEN as ADMIN_TOKEN, app_for, clock, cluster  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]  # property-based, every route: a minute or more
 
 SECRETS = Secrets(admin=ADMIN_TOKEN, webhook="whk-7c1e9b3a5d2f4e6a8b0c1d2e3f4a5b6c",
                   telegram="123456789:AAF-tg-secret-9d8c7b6a5f4e3d2c1b0a")
