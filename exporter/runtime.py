@@ -16,6 +16,7 @@ from datetime import datetime
 
 import aiohttp
 
+from alerting.alertmanager.silences import SilenceClient, parse_matchers
 from alerting.bridge import AlertBridge
 from alerting.delivery import TelegramDelivery
 from alerting.watchdog import WatchdogMonitor
@@ -25,11 +26,13 @@ from exporter.domain import runtime_config
 from exporter.jobs.daily import RetentionJob, RollupJob
 from exporter.jobs.heartbeat import HeartbeatJob, Identity
 from exporter.jobs.leadership import Leadership
+from exporter.jobs.maintenance import MaintenanceJob
 from exporter.jobs.monitor import MonitorJob
 from exporter.jobs.probes import probe_jobs
 from exporter.jobs.scheduler import Scheduler
 from exporter.services.config import ConfigSource
 from exporter.services.incidents import IncidentService, Notifier
+from exporter.services.maintenance import MaintenanceService
 from exporter.services.probes import InboundRegistry, ProbeRunner
 from exporter.services.retention import RetentionService
 from exporter.services.rollups import RollupService
@@ -63,6 +66,7 @@ class Runtime:
     telegram: TelegramDelivery | None = None
     alerts: AlertBridge | None = None
     watchdog: WatchdogMonitor | None = None
+    maintenance: MaintenanceService | None = None
 
     @classmethod
     def build(
@@ -109,12 +113,16 @@ class Runtime:
         )
         retention = RetentionService(instrumented, paths, clock, config)
         monitor = MonitorJob(instrumented, paths, config, incidents, heartbeat, probes, rollups, settings.monitor_interval)
-        jobs = [heartbeat, *probe_jobs(probes, config, settings), monitor, RollupJob(rollups), RetentionJob(retention)]
+        silences = SilenceClient(session, settings.alertmanager_url) if settings.alertmanager_url and session else None
+        maintenance = MaintenanceService(instrumented, paths, clock, silences=silences,
+                                         matchers=parse_matchers(settings.silence_matchers), telegram=telegram)
+        jobs = [heartbeat, *probe_jobs(probes, config, settings), monitor, RollupJob(rollups), RetentionJob(retention),
+                MaintenanceJob(maintenance, min(60.0, settings.heartbeat_interval))]
         scheduler = Scheduler(clock, leadership, jobs)
         return cls(
             settings, clock, instrumented, paths, identity, config, leadership, heartbeat, probes, inbound,
             incidents, rollups, retention, monitor, scheduler, started_at, session, telegram=telegram, alerts=alerts,
-            watchdog=watchdog,
+            watchdog=watchdog, maintenance=maintenance,
         )
 
     async def start(self) -> None:

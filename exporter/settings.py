@@ -84,6 +84,10 @@ class Settings:
     google_application_credentials: str | None = None
     firestore_emulator_host: str | None = None
 
+    # Alertmanager's API for maintenance silences (unset: no silences) and what they match.
+    alertmanager_url: str | None = None
+    silence_matchers: str = 'alertname=~"Longrun.+"'
+
     target_url: str | None = None
     target_send_url: str | None = None
     probe_sender_url: str | None = None
@@ -170,6 +174,8 @@ _KEYS: dict[str, tuple[str, Any]] = {
     "FIREBASE_SERVICE_ACCOUNT_JSON": ("firebase_service_account_json", _optional_text),
     "GOOGLE_APPLICATION_CREDENTIALS": ("google_application_credentials", _optional_text),
     "FIRESTORE_EMULATOR_HOST": ("firestore_emulator_host", _optional_text),
+    "LONGRUN_ALERTMANAGER_URL": ("alertmanager_url", _optional_text),
+    "LONGRUN_SILENCE_MATCHERS": ("silence_matchers", _text),
     "LONGRUN_TARGET_URL": ("target_url", _optional_text),
     "LONGRUN_TARGET_SEND_URL": ("target_send_url", _optional_text),
     "LONGRUN_PROBE_SENDER_URL": ("probe_sender_url", _optional_text),
@@ -242,7 +248,8 @@ def _validated(s: Settings) -> Settings:
         )
     if not s.root or s.root.startswith("/") or s.root.endswith("/") or len(s.root.split("/")) % 2 != 0:
         raise SettingsError(f"LONGRUN_ROOT: {s.root!r} must be a document path with an even number of segments, like wa_metrics/longrun")
-    for name in ("target_url", "target_send_url", "probe_sender_url", "telegram_api_base"):
+    _check_matchers(s.silence_matchers)
+    for name in ("target_url", "target_send_url", "probe_sender_url", "telegram_api_base", "alertmanager_url"):
         url = getattr(s, name)
         if url and not re.match(r"^https?://", url):
             key = next(k for k, (n, _) in _KEYS.items() if n == name)
@@ -250,3 +257,12 @@ def _validated(s: Settings) -> Settings:
     if not s.instance_id:
         s = s.with_(instance_id=f"{socket.gethostname()}-{uuid.uuid4().hex[:12]}")
     return s
+
+
+def _check_matchers(text: str) -> None:
+    from alerting.alertmanager.silences import parse_matchers
+
+    try:
+        parse_matchers(text)
+    except ValueError as exc:
+        raise SettingsError(f"LONGRUN_SILENCE_MATCHERS: {exc}") from None

@@ -106,6 +106,11 @@ CATALOG: tuple[MetricSpec, ...] = (
     MetricSpec("telegram_messages", "counter", "Telegram sends by outcome.", ("result",)),
     MetricSpec("outbox_depth", "gauge", "Messages waiting in the outbox."),
     MetricSpec("outbox_oldest_timestamp_seconds", "gauge", "When the oldest waiting message was queued (0 when empty)."),
+    # maintenance windows
+    MetricSpec("maintenance_active", "gauge", "1 while a maintenance window runs (planned work: not counted, not paged)."),
+    MetricSpec("maintenance_seconds", "counter", "Seconds inside maintenance windows since this process started."),
+    MetricSpec("maintenance_silence_failures", "counter",
+               "Alertmanager silence calls for maintenance windows that failed (retried until the window ends)."),
     # identity
     MetricSpec("build", "info", "Version, commit and instance of this process.", ("version", "commit", "instance_id")),
 )

@@ -264,6 +264,11 @@ READERS: dict[str, Reader] = {
     "outbox_oldest_timestamp_seconds": lambda s: epoch(_outbox(s).oldest_created_at) if _outbox(s) else 0.0,
     # Exported once the catalog names it: MetricSpec("scrape_errors", "counter", ..., ("metric",)).
     "scrape_errors": lambda s: _labelled(s.scrape_errors),
+    # maintenance windows
+    "maintenance_active": lambda s: s.refresh.maintenance.active(s.now),
+    "maintenance_seconds": lambda s: s.refresh.maintenance.seconds(s.now),
+    "maintenance_silence_failures":
+        lambda s: float(s.runtime.maintenance.stats.failures) if s.runtime.maintenance is not None else 0.0,
     # identity
     "build": lambda s: {(s.runtime.identity.service_version, s.runtime.identity.commit, s.runtime.identity.instance_id): 1.0},
 }

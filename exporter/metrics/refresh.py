@@ -26,6 +26,7 @@ from typing import Awaitable, Callable
 from exporter.jobs.scheduler import JobStats
 from exporter.metrics.feeds import HeartbeatFeed, OpenIncidentsFeed, ProbeFeed, RecentIncidentsFeed, RollupFeed
 from exporter.metrics.incident_view import IncidentView
+from exporter.metrics.maintenance_feed import MaintenanceFeed
 from exporter.runtime import Runtime
 from exporter.store import StoreError
 
@@ -47,6 +48,7 @@ class RefreshPlan:
     probes: int = 5
     recent_incidents: int = 5
     rollups: int = 60
+    maintenance: int = 5
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class RefreshLoop:
         self.probes = ProbeFeed(runtime)
         self.incidents = IncidentView()
         self.rollups = RollupFeed(runtime)
+        self.maintenance = MaintenanceFeed(runtime)
         self.stats = JobStats()
         self.refreshed = asyncio.Event()  # set after every pass; for waiters such as tests
         self._parts = (
@@ -94,6 +97,7 @@ class RefreshLoop:
             _Part(self.probes.name, plan.probes, self.probes.refresh),
             _Part(RecentIncidentsFeed.name, plan.recent_incidents, RecentIncidentsFeed(runtime, self.incidents).refresh),
             _Part(self.rollups.name, plan.rollups, self.rollups.refresh),
+            _Part(self.maintenance.name, plan.maintenance, self.maintenance.refresh),
         )
         self._due: dict[str, datetime] = {}
         self._failing = False

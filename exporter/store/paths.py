@@ -46,6 +46,10 @@ class Paths:
     def outbox(self) -> str:
         return f"{self.root}/outbox"
 
+    @property
+    def maintenance_windows(self) -> str:
+        return f"{self.root}/maintenance"
+
     # documents
     @property
     def config(self) -> str:
@@ -69,3 +73,6 @@ class Paths:
 
     def rollup(self, day: str) -> str:
         return f"{self.rollups}/{validate_id(day)}"
+
+    def maintenance(self, window_id: str) -> str:
+        return f"{self.maintenance_windows}/{validate_id(window_id)}"

@@ -1,0 +1,51 @@
+"""The maintenance windows behind ``longrun_maintenance_*``: read by the refresh loop, judged at scrape time.
+
+    feed = MaintenanceFeed(runtime)
+    await feed.refresh(now)         # windows ending after this process started: one small query
+    feed.active(now)                # 1.0 while a window runs, else 0.0
+    feed.seconds(now)               # seconds inside windows since this process started (a counter)
+
+Windows this instance itself just recorded or ended (``MaintenanceService.recent``)
+count at once, without waiting for the next read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from exporter.domain.maintenance import Spans, Window, WindowError
+from exporter.runtime import Runtime
+from exporter.store import Filter, Order
+
+LIMIT = 1000
+
+
+class MaintenanceFeed:
+    name = "maintenance"
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.store, self.collection = runtime.store, runtime.paths.maintenance_windows
+        self.service = runtime.maintenance
+        self.since = runtime.started_at
+        self.read: dict[str, Window] = {}
+
+    async def refresh(self, now: datetime) -> None:
+        docs = await self.store.query(self.collection, where=[Filter("end", ">=", self.since)],
+                                      order_by=[Order("end")], limit=LIMIT)
+        read = {}
+        for doc in docs:
+            try:
+                read[doc.id] = Window.from_doc(doc.data)
+            except WindowError:
+                continue
+        self.read = read
+
+    def windows(self) -> list[Window]:
+        recent = self.service.recent if self.service is not None else {}
+        return list({**self.read, **recent}.values())
+
+    def active(self, now: datetime) -> float:
+        return float(any(window.active(now) for window in self.windows()))
+
+    def seconds(self, now: datetime) -> float:
+        return Spans.of(self.windows()).seconds_within(self.since, now)
