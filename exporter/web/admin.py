@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from exporter.web import admin_read, admin_write
+from exporter.web import admin_maintenance, admin_read, admin_write
 
 PREFIX = "/api/admin/longrun"
 
@@ -30,6 +30,9 @@ ROUTES = (
     ("PATCH", "/config", admin_write.patch_config),
     ("POST", "/incidents", admin_write.open_incident),
     ("PATCH", "/incidents/{incidentId}", admin_write.change_incident),
+    ("GET", "/maintenance", admin_maintenance.list_windows),
+    ("POST", "/maintenance", admin_maintenance.create_window),
+    ("POST", "/maintenance/{id}/end", admin_maintenance.end_window),
 )
 
 

@@ -97,6 +97,11 @@ def components() -> dict[str, Any]:
                            "description": "Field path to what is wrong with it."}}},
             "Heartbeat": ANY_OBJECT, "Probe": ANY_OBJECT, "Incident": ANY_OBJECT, "Rollup": ANY_OBJECT,
             "Config": ANY_OBJECT,
+            "MaintenanceWindow": {"type": "object", "additionalProperties": True, "properties": {
+                "id": {"type": "string"}, "start": TIME, "end": TIME, "until": TIME, "reason": {"type": "string"},
+                "state": {"type": "string", "enum": ["planned", "active", "over"]},
+                "createdBy": {"type": "string"}, "createdAt": TIME, "endedAt": {**TIME, "nullable": True},
+                "silenceIds": {"type": "array", "items": {"type": "string"}}}},
             "Lock": {"type": "object", "additionalProperties": True, "properties": {
                 "name": {"type": "string"}, "holderInstanceId": {"type": "string", "nullable": True},
                 "leaseUntil": TIME, "generation": {"type": "integer"}, "expired": {"type": "boolean"},
@@ -184,6 +189,30 @@ def admin_writes() -> dict[str, Any]:
     }
 
 
+def maintenance_routes() -> dict[str, Any]:
+    from exporter.domain.maintenance import MAX_REASON, MAX_SPAN
+
+    window = {"type": "object", "required": ["window"], "properties": {"window": ref("schemas", "MaintenanceWindow")}}
+    body = {"type": "object", "additionalProperties": False, "required": ["reason"], "properties": {
+        "from": {**TIME, "description": "Default: now. May lie in the past (a deploy you forgot to announce)."},
+        "until": {**TIME, "description": "The end; or give durationSec instead."},
+        "durationSec": {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": MAX_SPAN.total_seconds()},
+        "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON}}}
+    listed = {"type": "object", "required": ["count", "windows"], "properties": {
+        "count": {"type": "integer", "minimum": 0},
+        "windows": {"type": "array", "items": ref("schemas", "MaintenanceWindow")}}}
+    return {
+        f"{ADMIN}/maintenance": {
+            **read("Maintenance windows, the latest start first.", [LIMIT], listed),
+            "post": write(f"Record a maintenance window (at most {MAX_SPAN.days} days); silenced in Alertmanager "
+                          "when LONGRUN_ALERTMANAGER_URL is set.", window, body=body, status=201)},
+        f"{ADMIN}/maintenance/{{id}}/end": {"post": {
+            **write("End a running window now (a planned one is cancelled); its silences expire.", window,
+                    extra=(404, 409)),
+            "parameters": [path_param("id", {"type": "string", "pattern": p.ID_PATTERN}, "Window id.")]}},
+    }
+
+
 def public_routes() -> dict[str, Any]:
     text = {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}}
     return {
@@ -206,7 +235,7 @@ def public_routes() -> dict[str, Any]:
 
 
 def build() -> dict[str, Any]:
-    paths = {**public_routes(), **admin_reads()}
+    paths = {**public_routes(), **admin_reads(), **maintenance_routes()}
     for path, operations in admin_writes().items():
         paths.setdefault(path, {}).update(operations)
     return {
