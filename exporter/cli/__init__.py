@@ -6,6 +6,7 @@
     longrun rollup --date D [--force]      longrun probe run TYPE
     longrun lock status|release [--force]  longrun incident list|open|ack|resolve
     longrun config show|set|validate       longrun cleanup [--dry-run]
+    longrun maintenance start|add|list|end
     longrun simulate --days N [...]
 
 Every error an operator can cause is one line on stderr naming the problem and
@@ -29,6 +30,7 @@ from exporter.cli import (
     config,
     incident,
     lock,
+    maintenance,
     probe,
     report,
     rollup,
@@ -38,7 +40,7 @@ from exporter.cli import (
 from exporter.settings import SettingsError, load_settings
 
 EXIT_USAGE = 2  # ``run``'s exit for bad settings, as before the operator commands existed
-OPERATOR_COMMANDS = (verify, report, rollup, probe, lock, incident, config, cleanup, simulate)
+OPERATOR_COMMANDS = (verify, report, rollup, probe, lock, incident, maintenance, config, cleanup, simulate)
 
 
 def build_parser() -> argparse.ArgumentParser:

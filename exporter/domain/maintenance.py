@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
-from exporter.domain.slots import slot_start
+from exporter.domain.slots import iso, slot_start
 
 MAX_SPAN = timedelta(days=7)
 MAX_REASON = 500
@@ -124,7 +124,7 @@ def new_window(window_id_: str, start: datetime, end: datetime, reason: Any, *, 
 def end_early(window: Window, now: datetime) -> Window:
     """The window ended at ``now``; a window already over or not started cannot be ended."""
     if now >= window.until:
-        raise WindowError("id", f"window {window.id} is over already (it ended at {window.until.isoformat()})")
+        raise WindowError("id", f"window {window.id} is over already (it ended at {iso(window.until)})")
     if now < window.start:
         # A planned window is cancelled: it never counts.
         return replace(window, ended_at=window.start)

@@ -401,7 +401,8 @@ async def test_the_webhook_takes_any_alertmanager_shaped_payload_without_a_5xx(m
 # One request per admin write that passes every check before the store: with the store down, each is a 503.
 _ADMIN = "/api/admin/longrun"
 VALID_WRITES = [
-    (op, op.path.format(type="outbound", day="2026-02-28", lockName="heartbeat-scheduler", incidentId="some-id"), body)
+    (op, op.path.format(type="outbound", day="2026-02-28", lockName="heartbeat-scheduler", incidentId="some-id",
+                        id="mw-20260301T0800-abc"), body)
     for op, body in (
         (next(o for o in OPERATIONS if o.id == f"POST {_ADMIN}/probes/{{type}}/run"), None),
         (next(o for o in OPERATIONS if o.id == f"POST {_ADMIN}/rollups/{{day}}"), None),
@@ -410,6 +411,8 @@ VALID_WRITES = [
         (next(o for o in OPERATIONS if o.id == f"POST {_ADMIN}/incidents"),
          {"type": "missed_heartbeat", "reason": "fuzz", "tsStart": "2026-03-01T08:00:00Z"}),
         (next(o for o in OPERATIONS if o.id == f"PATCH {_ADMIN}/incidents/{{incidentId}}"), {"status": "acknowledged"}),
+        (next(o for o in OPERATIONS if o.id == f"POST {_ADMIN}/maintenance"), {"durationSec": 600, "reason": "fuzz"}),
+        (next(o for o in OPERATIONS if o.id == f"POST {_ADMIN}/maintenance/{{id}}/end"), None),
     )
 ]
 
