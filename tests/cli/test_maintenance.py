@@ -70,3 +70,16 @@ def test_bad_input_is_one_line_naming_the_option(sqlite_cli, argv, message):
     assert result.code == 64, result
     assert len(result.err_lines) == 1 and result.err_lines[0].startswith(f"longrun: {message}"), result.err_lines
     assert sqlite_cli.ok("maintenance", "list", "--json").json()["count"] == 0
+
+
+def test_an_unreachable_alertmanager_still_records_the_window_with_one_warning(sqlite_cli, caplog):
+    from tests.fixtures.stores import free_port
+
+    sqlite_cli.monkeypatch.setenv("LONGRUN_ALERTMANAGER_URL", f"http://127.0.0.1:{free_port()}")
+    result = sqlite_cli("maintenance", "start", "--for", "10m", "--reason", "deploy", "--yes", "--json")
+    assert result.code == 0
+    doc = result.json()
+    assert doc["silenceIds"] == [] and "unreachable" in doc["silenceError"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "Alertmanager failed" in r.getMessage()]
+    assert len(warnings) == 1 and "retries every minute until the window ends" in warnings[0]
+    assert sqlite_cli.ok("maintenance", "list", "--json").json()["windows"][0]["id"] == doc["id"]
