@@ -27,7 +27,7 @@ from aiohttp import web
 from alerting.alertmanager.payload import PayloadError, parse_payload
 from alerting.bridge import AlertBridge
 from exporter.store.base import InvalidPath, InvalidValue, StoreError
-from exporter.web.auth import bearer_token, token_matches
+from exporter.domain.bearer import bearer_token, token_matches
 
 log = logging.getLogger("longrun.alerts")
 
@@ -63,7 +63,7 @@ class WebhookAuth:
         """None when the call may proceed, else (status, message)."""
         if not self.token:
             return None if self.open else (403, HOW_TO_SET_TOKEN)
-        given = bearer_token(authorization)  # the admin API's parsing and constant-time comparison
+        given = bearer_token(authorization)  # the admin API's parsing and constant-time comparison too
         if given is None:
             return 401, "missing or malformed Authorization: Bearer token"
         if not token_matches(given, self.token):

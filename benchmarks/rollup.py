@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.emulator import firestore_store  # noqa: E402
 from exporter.clock import FakeClock  # noqa: E402
 from exporter.domain import runtime_config  # noqa: E402
-from exporter.jobs.heartbeat import Identity, heartbeat_document  # noqa: E402
+from exporter.domain.documents import Identity, heartbeat_document  # noqa: E402
 from exporter.services.config import ConfigSource  # noqa: E402
 from exporter.services.retention import RetentionService  # noqa: E402
 from exporter.services.rollups import RollupService  # noqa: E402

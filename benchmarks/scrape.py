@@ -3,7 +3,7 @@
 Builds a Runtime on a temporary SQLite store with some state (a leader's six
 hours of heartbeats, probes, open and resolved incidents), refreshes its
 metrics once, and serves it on loopback twice: through the real app
-(``create_app``: middleware, router, ``choose_encoder``) and through a bare
+(``create_app``: middleware, router, the client library's aiohttp handler) and through a bare
 aiohttp handler returning ``generate_latest`` of the SAME registry, the
 baseline. Both are scraped by aiohttp clients, 1 and 50 at a time, in
 alternating rounds so drift hits both alike. The goal: /metrics within 1.3x of
@@ -34,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from exporter.clock import FakeClock  # noqa: E402
 from exporter.jobs.scheduler import run_together  # noqa: E402
-from exporter.metrics.exposition import REGISTRY, refresh_loop  # noqa: E402
 from exporter.runtime import Runtime  # noqa: E402
 from exporter.settings import Settings  # noqa: E402
 from exporter.store.sqlite import SqliteStore  # noqa: E402
@@ -163,8 +162,8 @@ async def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         runtime = await build_runtime(tmp)
         app = create_app(runtime)
-        await refresh_loop(app).refresh_once()
-        registry = app[REGISTRY]
+        await runtime.refresh.refresh_once()
+        registry = runtime.metrics
         runners = []
         try:
             urls = {}

@@ -11,10 +11,11 @@ so nothing is created at import and every part can be replaced in a test.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import aiohttp
+from prometheus_client.registry import CollectorRegistry
 
 from alerting.alertmanager.silences import SilenceClient, parse_matchers
 from alerting.bridge import AlertBridge
@@ -23,13 +24,16 @@ from alerting.watchdog import WatchdogMonitor
 
 from exporter.clock import Clock
 from exporter.domain import runtime_config
+from exporter.domain.documents import Identity
 from exporter.jobs.daily import RetentionJob, RollupJob
-from exporter.jobs.heartbeat import HeartbeatJob, Identity
+from exporter.jobs.heartbeat import HeartbeatJob
 from exporter.jobs.leadership import Leadership
 from exporter.jobs.maintenance import MaintenanceJob
 from exporter.jobs.monitor import MonitorJob
 from exporter.jobs.probes import probe_jobs
 from exporter.jobs.scheduler import Scheduler
+from exporter.metrics.collector import build_registry
+from exporter.metrics.refresh import RefreshLoop
 from exporter.services.config import ConfigSource
 from exporter.services.incidents import IncidentService, Notifier
 from exporter.services.maintenance import MaintenanceService
@@ -67,6 +71,13 @@ class Runtime:
     alerts: AlertBridge | None = None
     watchdog: WatchdogMonitor | None = None
     maintenance: MaintenanceService | None = None
+    # The metrics: the loop that keeps their store-derived part current, and the registry /metrics serves.
+    refresh: RefreshLoop = field(init=False)
+    metrics: CollectorRegistry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.refresh = RefreshLoop(self)
+        self.metrics = build_registry(self, self.refresh)
 
     @classmethod
     def build(
@@ -100,7 +111,8 @@ class Runtime:
         started_at = clock.now()
         heartbeat = HeartbeatJob(instrumented, paths, clock, leadership, identity, settings.heartbeat_interval, target, started_at)
         inbound = InboundRegistry()
-        probes = ProbeRunner(instrumented, paths, clock, identity, settings, config, leadership, session, inbound)
+        probes = ProbeRunner(instrumented, paths, clock, identity, settings, config,
+                             generation=lambda: leadership.generation, session=session, inbound=inbound)
         telegram = TelegramDelivery.from_settings(settings, instrumented, paths, clock, session)
         incidents = IncidentService(instrumented, paths, clock, config, notifier or telegram.notifier)
         alerts = AlertBridge(incidents, telegram, clock)
@@ -116,7 +128,7 @@ class Runtime:
         silences = SilenceClient(session, settings.alertmanager_url) if settings.alertmanager_url and session else None
         maintenance = MaintenanceService(instrumented, paths, clock, silences=silences,
                                          matchers=parse_matchers(settings.silence_matchers), telegram=telegram)
-        jobs = [heartbeat, *probe_jobs(probes, config, settings), monitor, RollupJob(rollups), RetentionJob(retention),
+        jobs = [heartbeat, *probe_jobs(probes, config, leadership, settings), monitor, RollupJob(rollups), RetentionJob(retention),
                 MaintenanceJob(maintenance, min(60.0, settings.heartbeat_interval))]
         scheduler = Scheduler(clock, leadership, jobs)
         return cls(

@@ -16,7 +16,6 @@ import aiohttp
 from aiohttp import web
 
 from exporter.clock import Clock, RealClock
-from exporter.metrics.exposition import refresh_loop
 from exporter.runtime import Runtime
 from exporter.settings import Settings
 from exporter.web.app import create_app
@@ -40,7 +39,7 @@ async def serve(settings: Settings, *, clock: Clock | None = None, stop: asyncio
         app = create_app(runtime)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        refresh = asyncio.create_task(refresh_loop(app).run(stop), name="metrics-refresh")
+        refresh = asyncio.create_task(runtime.refresh.run(stop), name="metrics-refresh")
         try:
             await _bind(runner, settings)
             await runtime.start()

@@ -44,7 +44,7 @@ from typing import Any, Iterator, Mapping
 from exporter import __version__
 from exporter.domain.incidents import new_incident, resolve
 from exporter.domain.slots import iso, probe_key, slot_start
-from exporter.jobs.heartbeat import Identity, heartbeat_document
+from exporter.domain.documents import Identity, heartbeat_document
 from exporter.target import TargetStatus
 
 DEFAULT_PROBE_HOURS = {"outbound": 6.0, "queue": 24.0, "inbound": 6.0}

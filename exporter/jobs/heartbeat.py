@@ -18,65 +18,14 @@ from typing import Any
 import psutil
 
 from exporter.clock import Clock
-from exporter.domain.slots import bucket_id, iso, next_slot, slot_start
+from exporter.domain.documents import Identity, heartbeat_document
+from exporter.domain.slots import bucket_id, next_slot, slot_start
 from exporter.jobs.leadership import Leadership
 from exporter.jobs.ledger import DayLedger
 from exporter.store import AlreadyExists, DocumentStore, Paths
 from exporter.target import TargetClient, TargetStatus
 
 log = logging.getLogger("longrun.heartbeat")
-
-
-@dataclass(frozen=True)
-class Identity:
-    instance_id: str
-    deployment_id: str = "unknown"
-    commit: str = "unknown"
-    service_version: str = "0"
-
-
-def heartbeat_document(
-    *,
-    slot: datetime,
-    written_at: datetime,
-    identity: Identity,
-    generation: int,
-    interval: float,
-    uptime_sec: float,
-    memory_rss: int | None,
-    target: TargetStatus | None,
-) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "ts": written_at,
-        "tsIso": iso(written_at),
-        "bucketId": bucket_id(slot),
-        "slotStart": slot,
-        "commitHash": identity.commit,
-        "serviceVersion": identity.service_version,
-        "instanceId": identity.instance_id,
-        "deploymentId": identity.deployment_id,
-        "generation": generation,
-        "uptimeSec": round(uptime_sec, 3),
-        "memoryRss": memory_rss,
-        "expectedIntervalSec": interval,
-        "driftSec": round((written_at - slot).total_seconds(), 3),
-        "connectedCount": None,
-        "reconnectingCount": None,
-        "needsQrCount": None,
-        "queueDepth": None,
-    }
-    if target is not None:
-        doc.update(
-            targetUp=target.up,
-            connectedCount=target.connected_count,
-            reconnectingCount=target.reconnecting_count,
-            needsQrCount=target.needs_qr_count,
-            queueDepth=target.queue_depth,
-            reconnectsTotal=target.reconnects_total,
-        )
-        if target.error:
-            doc["targetError"] = target.error
-    return doc
 
 
 @dataclass

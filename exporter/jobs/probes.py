@@ -12,25 +12,26 @@ import logging
 from datetime import datetime
 
 from exporter.domain.slots import next_slot, probe_key, slot_start
+from exporter.domain.vocabulary import PROBE_TYPES, SCHEDULE_KEY
+from exporter.jobs.leadership import Leadership
 from exporter.services.config import ConfigSource
-from exporter.services.probes import PROBE_TYPES, ProbeRunner
+from exporter.services.probes import ProbeRunner
 from exporter.settings import Settings
 from exporter.store import AlreadyExists
 
 log = logging.getLogger("longrun.probes")
-
-SCHEDULE_KEY = {"outbound": "outboundHours", "queue": "queueHours", "inbound": "inboundHours"}
-
 
 class ProbeJob:
     """Runs one probe type once per slot; the slot length comes from the config document."""
 
     leader_only = True
 
-    def __init__(self, probe_type: str, runner: ProbeRunner, config: ConfigSource, default_interval: float) -> None:
+    def __init__(
+        self, probe_type: str, runner: ProbeRunner, config: ConfigSource, leadership: Leadership, default_interval: float,
+    ) -> None:
         self.probe_type = probe_type
         self.name = f"{probe_type}_probe"
-        self.runner, self.config = runner, config
+        self.runner, self.config, self.leadership = runner, config, leadership
         self.default_interval = default_interval
 
     @property
@@ -51,7 +52,7 @@ class ProbeJob:
         key = probe_key(self.probe_type, slot)
         if await self.runner.store.get(self.runner.paths.probe(key)) is not None:
             return
-        if not self.runner.leadership.holds(self.runner.clock.now()):
+        if not self.leadership.holds(self.runner.clock.now()):
             return
         try:
             await self.runner.run(self.probe_type, slot=slot)
@@ -59,6 +60,6 @@ class ProbeJob:
             log.info("probe %s already written by another run; not writing it twice", key)
 
 
-def probe_jobs(runner: ProbeRunner, config: ConfigSource, settings: Settings) -> list[ProbeJob]:
+def probe_jobs(runner: ProbeRunner, config: ConfigSource, leadership: Leadership, settings: Settings) -> list[ProbeJob]:
     defaults = {"outbound": settings.outbound_interval, "queue": settings.queue_interval, "inbound": settings.inbound_interval}
-    return [ProbeJob(t, runner, config, defaults[t]) for t in PROBE_TYPES]
+    return [ProbeJob(t, runner, config, leadership, defaults[t]) for t in PROBE_TYPES]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from itertools import product
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from prometheus_client import PlatformCollector, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
@@ -25,7 +25,9 @@ from exporter.metrics import catalog
 from exporter.metrics.catalog import CATALOG, MetricSpec
 from exporter.metrics.readings import READERS, Reader, Reading, Scene
 from exporter.metrics.refresh import RefreshLoop
-from exporter.runtime import Runtime
+
+if TYPE_CHECKING:  # the runtime builds these parts; they only read it
+    from exporter.runtime import Runtime
 
 log = logging.getLogger("longrun.metrics")
 

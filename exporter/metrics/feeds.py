@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from exporter.domain.heartbeats import HeartbeatResult
 from exporter.domain.incidents import ACTIVE_STATUSES
@@ -31,9 +31,11 @@ from exporter.metrics.catalog import PROBE_TYPES, WINDOWS
 from exporter.metrics.heartbeat_index import HeartbeatIndex, usable_ts
 from exporter.metrics.incident_view import DAY, IncidentView
 from exporter.metrics.probe_history import KEEP, ProbeHistory
-from exporter.runtime import Runtime
 from exporter.settings import parse_duration
 from exporter.store import Document, Filter, Order
+
+if TYPE_CHECKING:  # the runtime builds these parts; they only read it
+    from exporter.runtime import Runtime
 
 PAGE = 1000
 PROBE_PAGE = 10

@@ -12,10 +12,13 @@ count at once, without waiting for the next read.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from exporter.domain.maintenance import Spans, Window, WindowError
-from exporter.runtime import Runtime
 from exporter.store import Filter, Order
+
+if TYPE_CHECKING:  # the runtime builds these parts; they only read it
+    from exporter.runtime import Runtime
 
 LIMIT = 1000
 

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Mapping, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
 
 from exporter.domain.runtime_config import thresholds
 from exporter.metrics.catalog import PROBE_TYPES
 from exporter.metrics.refresh import RefreshLoop
-from exporter.runtime import Runtime
+
+if TYPE_CHECKING:  # the runtime builds these parts; they only read it
+    from exporter.runtime import Runtime
 
 Reading = Union[float, Mapping[tuple[str, ...], float], None]
 Reader = Callable[["Scene"], Reading]

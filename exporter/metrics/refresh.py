@@ -21,14 +21,16 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from exporter.jobs.scheduler import JobStats
 from exporter.metrics.feeds import HeartbeatFeed, OpenIncidentsFeed, ProbeFeed, RecentIncidentsFeed, RollupFeed
 from exporter.metrics.incident_view import IncidentView
 from exporter.metrics.maintenance_feed import MaintenanceFeed
-from exporter.runtime import Runtime
 from exporter.store import StoreError
+
+if TYPE_CHECKING:  # the runtime builds these parts; they only read it
+    from exporter.runtime import Runtime
 
 log = logging.getLogger("longrun.metrics")
 

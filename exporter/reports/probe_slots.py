@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterator, Mapping
 
 from exporter.domain.slots import iso, probe_key, slot_start
-from exporter.jobs.probes import SCHEDULE_KEY
+from exporter.domain.vocabulary import SCHEDULE_KEY
 
 
 @dataclass(frozen=True)

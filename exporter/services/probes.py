@@ -1,6 +1,7 @@
 """Probes that really test something.
 
-    runner = ProbeRunner(store, paths, clock, identity, settings, config, leadership, session, inbound)
+    runner = ProbeRunner(store, paths, clock, identity, settings, config,
+                         generation=lambda: leadership.generation, session=session, inbound=inbound)
     doc = await runner.run("outbound")                 # on demand (API, CLI)
     doc = await runner.run("outbound", slot=slot)      # the scheduled run of a slot (exporter.jobs.probes)
 
@@ -23,23 +24,20 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 import aiohttp
 
 from exporter.clock import Clock
+from exporter.domain.documents import Identity
 from exporter.domain.slots import iso, probe_key
+from exporter.domain.vocabulary import PROBE_TYPES
 from exporter.services.config import ConfigSource
-from exporter.jobs.heartbeat import Identity
-from exporter.jobs.leadership import Leadership
 from exporter.settings import Settings
 from exporter.store import DocumentStore, Paths, StoreError
 from exporter.target import TargetClient
 
 log = logging.getLogger("longrun.probes")
-
-PROBE_TYPES = ("outbound", "queue", "inbound")
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -81,13 +79,15 @@ class ProbeRunner:
         identity: Identity,
         settings: Settings,
         config: ConfigSource,
-        leadership: Leadership,
+        *,
+        generation: Callable[[], int],
         session: aiohttp.ClientSession | None,
         inbound: InboundRegistry,
     ) -> None:
+        """``generation()``: the lease generation this instance acts under, stamped on every result."""
         self.store, self.paths, self.clock = store, paths, clock
         self.identity, self.settings, self.config = identity, settings, config
-        self.leadership, self.session, self.inbound = leadership, session, inbound
+        self.generation, self.session, self.inbound = generation, session, inbound
         self.target = TargetClient(session, settings.target_url, settings.target_timeout) if session and settings.target_url else None
         self.last: dict[str, dict[str, Any]] = {}
 
@@ -112,7 +112,7 @@ class ProbeRunner:
             "instanceId": self.identity.instance_id,
             "commitHash": self.identity.commit,
             "serviceVersion": self.identity.service_version,
-            "generation": self.leadership.generation,
+            "generation": self.generation(),
         }
         await self.store.create(self.paths.probe(key), doc)
         self.last[probe_type] = doc

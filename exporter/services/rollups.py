@@ -20,7 +20,7 @@ from exporter.clock import Clock
 from exporter.domain.heartbeats import HeartbeatAccumulator, HeartbeatResult
 from exporter.domain.rollup import compute_rollup, days_needing_rollup
 from exporter.domain.slots import day_bounds
-from exporter.jobs.heartbeat import Identity
+from exporter.domain.documents import Identity
 from exporter.services.config import ConfigSource
 from exporter.store import DocumentStore, Filter, Order, Paths
 

@@ -75,8 +75,7 @@ async def health(request: web.Request) -> web.Response:
 
 def create_app(runtime: Runtime) -> web.Application:
     from alerting import webhook
-    from exporter.metrics import exposition
-    from exporter.web import admin, inbound, status_page
+    from exporter.web import admin, inbound, metrics, status_page
 
     settings = runtime.settings
     secrets = (settings.admin_token, settings.webhook_token, settings.telegram_bot_token)
@@ -84,7 +83,7 @@ def create_app(runtime: Runtime) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY, handler_args={"logger": server_log})
     app[RUNTIME] = runtime
     app.router.add_get("/health", health)
-    exposition.add_routes(app)
+    metrics.add_routes(app)
     admin.add_routes(app)
     inbound.add_routes(app)
     status_page.add_routes(app)

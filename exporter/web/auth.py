@@ -23,7 +23,6 @@ The rule (CONTRACT.md, "HTTP"):
 
 from __future__ import annotations
 
-import hmac
 import logging
 import sys
 import traceback
@@ -33,6 +32,8 @@ from enum import Enum
 from typing import AnyStr
 
 from aiohttp import web
+
+from exporter.domain.bearer import bearer_token, token_matches
 
 ENABLE_HINT = (
     "set LONGRUN_ADMIN_TOKEN on the server and send the header "
@@ -75,22 +76,6 @@ def is_loopback(remote: str | None) -> bool:
         return False
     mapped = getattr(address, "ipv4_mapped", None)
     return (mapped or address).is_loopback
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of ``Bearer <token>`` (scheme case-insensitive); None when malformed."""
-    if authorization is None:
-        return None
-    scheme, _, token = authorization.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or any(ch.isspace() for ch in token):
-        return None
-    return token
-
-
-def token_matches(given: str, expected: str) -> bool:
-    """Constant-time comparison on bytes (a non-ASCII header still compares, never raises)."""
-    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
 
 
 def decide(access: Access, caller: Caller, admin_token: str | None) -> Verdict | None:

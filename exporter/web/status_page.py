@@ -29,7 +29,6 @@ from typing import Any, Awaitable
 from aiohttp import web
 
 from exporter.domain.slots import slots_between
-from exporter.metrics.exposition import REFRESH
 from exporter.metrics.refresh import RefreshLoop
 from exporter.runtime import Runtime
 from exporter.services.probes import PROBE_TYPES
@@ -70,7 +69,7 @@ async def status_page(request: web.Request) -> web.Response:
     refused = refusal(request, Access.READ, runtime.settings.admin_token)
     if refused is not None:
         return refused
-    page = await cached_page(request.app[PAGE_CACHE], runtime, request.app.get(REFRESH))
+    page = await cached_page(request.app[PAGE_CACHE], runtime, runtime.refresh)
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 

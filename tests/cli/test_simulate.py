@@ -10,7 +10,7 @@ import pytest
 
 from exporter.cli.simulate import write_documents
 from exporter.domain.slots import bucket_id
-from exporter.jobs.heartbeat import Identity, heartbeat_document
+from exporter.domain.documents import Identity, heartbeat_document
 from exporter.simulate import Episode, SimulationSpec, generate, with_random_events
 from exporter.store import Paths
 from exporter.store.sqlite import SqliteStore

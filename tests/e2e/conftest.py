@@ -50,7 +50,7 @@ import yaml
 from aiohttp import web
 
 from exporter.domain.slots import slot_start
-from exporter.jobs.heartbeat import Identity, heartbeat_document
+from exporter.domain.documents import Identity, heartbeat_document
 from exporter.store import Filter, Order, Paths
 from exporter.store.base import MAX_BATCH, Write
 from exporter.store.sqlite import SqliteStore

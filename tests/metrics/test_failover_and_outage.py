@@ -1,6 +1,5 @@
 """What /metrics shows when the store goes away, and when the leader dies under a standby."""
 
-from exporter.metrics.exposition import refresh_loop
 from exporter.web.app import create_app
 from tests.metrics.scraping import Exporter, parse, value
 
@@ -10,7 +9,7 @@ async def test_store_outage_keeps_last_known_figures_with_store_up_0(cluster, ai
     await cluster.run_for(300)
     await a.runtime.incidents.detect("probe_fail", "outbound", reason="test", source="monitor")
     app = create_app(a.runtime)
-    refresh = refresh_loop(app)
+    refresh = a.runtime.refresh
     assert await refresh.refresh_once()
     client = await aiohttp_client(app)
     before = parse(await (await client.get("/metrics")).text())

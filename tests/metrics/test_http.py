@@ -2,7 +2,6 @@
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 
-from exporter.metrics.exposition import refresh_loop
 from exporter.web.app import create_app
 from tests.metrics.scraping import parse, value
 
@@ -13,7 +12,7 @@ async def leader_app(cluster, aiohttp_client):
     a = await cluster.add("a")
     await cluster.run_for(180)
     app = create_app(a.runtime)
-    await refresh_loop(app).refresh_once()
+    await a.runtime.refresh.refresh_once()
     return a, await aiohttp_client(app)
 
 

@@ -4,7 +4,6 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
-from exporter.metrics.exposition import refresh_loop
 from exporter.web.status_page import CACHE_SEC
 from tests.web.conftest import OUTSIDE, call
 from tests.web.page import Page
@@ -108,7 +107,7 @@ async def test_the_page_follows_the_read_rule(cluster, app_for, aiohttp_client):
 async def test_a_fresh_metrics_snapshot_spares_the_counts_and_probe_queries(cluster, leader, app_for, aiohttp_client):
     await cluster.run_for(55 * 60)  # 00:05 on 03-02
     app = app_for(leader)
-    assert await refresh_loop(app).refresh_once()
+    assert await leader.runtime.refresh.refresh_once()
     client = await aiohttp_client(app)
     calls = Counter(leader.runtime.store.usage.calls)
     _, page = await fetch(client)
@@ -126,7 +125,7 @@ async def test_a_fresh_metrics_snapshot_spares_the_counts_and_probe_queries(clus
 
 async def test_a_stale_snapshot_is_not_shown(cluster, leader, app_for, aiohttp_client):
     app = app_for(leader)
-    assert await refresh_loop(app).refresh_once()
+    assert await leader.runtime.refresh.refresh_once()
     await cluster.run_for(45 * 60)  # the loop is not running: its figures are 45 min old
     _, page = await fetch(await aiohttp_client(app))
     assert page.rows("Heartbeats")[0] == ["1h", "93.33 %", "56 / 60"], "counted now: 23:00 .. 23:55"
