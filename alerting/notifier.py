@@ -17,11 +17,14 @@ Which changes get a message of their own (``announces``):
 
     notifier = TelegramNotifier(outbox, chats, wake=worker.wake)
     incidents = IncidentService(store, paths, clock, config, notifier)
+
+With chat-ops on (``buttons``, an ``alerting.telegram.refs.ButtonRefs``), the
+messages of an incident still active carry its inline buttons.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping, Protocol
 
 from alerting.outbox import ChatRoutes, Outbox, messages_for
 from alerting.telegram.format import render_incident_change
@@ -42,13 +45,19 @@ def dedup_key(incident_id: str, index: int | str, change: str) -> str:
     return f"incident:{incident_id}:{index}:{change}"
 
 
+class Keyboards(Protocol):
+    def markup(self, incident: Mapping[str, Any]) -> Awaitable[dict[str, Any] | None]: ...
+
+
 class TelegramNotifier:
     """``IncidentService``'s Notifier: ``await notifier.incident_changed(incident_doc, "opened")`` saves the message."""
 
-    def __init__(self, outbox: Outbox, chats: ChatRoutes, wake: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, outbox: Outbox, chats: ChatRoutes, wake: Callable[[], None] = lambda: None,
+                 buttons: Keyboards | None = None) -> None:
         self._outbox = outbox
         self._chats = chats
         self._wake = wake
+        self.buttons = buttons  # set by chat-ops when TELEGRAM_ADMIN_IDS is
 
     async def incident_changed(self, incident: Mapping[str, Any], change: str) -> None:
         if not announces(incident, change) or not self._chats.configured:
@@ -56,7 +65,8 @@ class TelegramNotifier:
         incident_id = str(incident.get("incidentId") or incident.get("id") or "")
         key = dedup_key(incident_id, pending_index(incident, change), change)
         text = render_incident_change(incident, change)
-        await self._outbox.enqueue(messages_for(key, [text], self._chats.configured))
+        markup = await self.buttons.markup(incident) if self.buttons is not None else None
+        await self._outbox.enqueue(messages_for(key, [text], self._chats.configured, markup))
         self._wake()
 
 

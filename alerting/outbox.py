@@ -16,7 +16,7 @@ died mid-send expires after ``claim_timeout`` and the message is sent again.
 
 Document fields: chatId, text, part, seq (order within one enqueue), createdAt, nextAttemptAt, attempts,
 status (pending | sent | failed), dedupKey, sentAt, lastError, claimedBy,
-claimedUntil, telegramMessageId, configuredChatId.
+claimedUntil, telegramMessageId, configuredChatId, and replyMarkup (the inline buttons as JSON text) when it has any.
 
 Firestore needs a composite index on (status ==, createdAt asc, seq asc).
 """
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import random
 import uuid
@@ -55,6 +56,7 @@ class OutgoingMessage:
     text: str
     dedup_key: str
     part: int = 1
+    reply_markup: dict | None = None  # inline buttons (chat-ops), on the last part only
 
     @property
     def message_id(self) -> str:
@@ -66,9 +68,10 @@ def message_id(dedup_key: str, chat_id: str, part: int) -> str:
     return hashlib.sha256(f"{dedup_key}\0{chat_id}\0{part}".encode()).hexdigest()[:40]
 
 
-def messages_for(dedup_key: str, texts: Sequence[str], chat_ids: Iterable[str]) -> list[OutgoingMessage]:
-    """Every part of one logical message, for every chat."""
-    return [OutgoingMessage(str(chat), text, dedup_key, part)
+def messages_for(dedup_key: str, texts: Sequence[str], chat_ids: Iterable[str],
+                 reply_markup: dict | None = None) -> list[OutgoingMessage]:
+    """Every part of one logical message, for every chat; ``reply_markup`` goes on the last part."""
+    return [OutgoingMessage(str(chat), text, dedup_key, part, reply_markup if part == len(texts) else None)
             for chat in chat_ids for part, text in enumerate(texts, start=1)]
 
 
@@ -139,6 +142,8 @@ class Outbox:
                     "chatId": m.chat_id, "configuredChatId": m.chat_id, "text": m.text, "part": m.part, "seq": seq,
                     "dedupKey": m.dedup_key, "createdAt": now, "nextAttemptAt": now, "attempts": 0,
                     "status": PENDING, "sentAt": None, "lastError": None, "claimedBy": None, "claimedUntil": None,
+                    # JSON text: Firestore cannot hold the keyboard's array of arrays.
+                    **({"replyMarkup": json.dumps(m.reply_markup)} if m.reply_markup else {}),
                 })
                 created += 1
             except AlreadyExists:
@@ -300,7 +305,8 @@ class OutboxWorker:
         claimed = await self._claim(doc, chat)
         if claimed is None:
             return None
-        result = await self._client.send(chat, doc.data["text"])
+        markup = doc.data.get("replyMarkup")
+        result = await self._client.send(chat, doc.data["text"], json.loads(markup) if markup else None)
         return await self._record(claimed, chat, result)
 
     async def _claim(self, doc: Document, chat: str) -> Document | None:

@@ -19,6 +19,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from alerting.alertmanager.silences import SilenceClient, parse_matchers
 from alerting.bridge import AlertBridge
+from alerting.chatops import ChatOps
 from alerting.delivery import TelegramDelivery
 from alerting.watchdog import WatchdogMonitor
 
@@ -71,6 +72,7 @@ class Runtime:
     alerts: AlertBridge | None = None
     watchdog: WatchdogMonitor | None = None
     maintenance: MaintenanceService | None = None
+    chatops: ChatOps | None = None
     # The metrics: the loop that keeps their store-derived part current, and the registry /metrics serves.
     refresh: RefreshLoop = field(init=False)
     metrics: CollectorRegistry = field(init=False)
@@ -128,13 +130,14 @@ class Runtime:
         silences = SilenceClient(session, settings.alertmanager_url) if settings.alertmanager_url and session else None
         maintenance = MaintenanceService(instrumented, paths, clock, silences=silences,
                                          matchers=parse_matchers(settings.silence_matchers), telegram=telegram)
+        chatops = ChatOps.build(settings, instrumented, paths, clock, session, leadership, incidents, config, telegram)
         jobs = [heartbeat, *probe_jobs(probes, config, leadership, settings), monitor, RollupJob(rollups), RetentionJob(retention),
-                MaintenanceJob(maintenance, min(60.0, settings.heartbeat_interval))]
+                MaintenanceJob(maintenance, min(60.0, settings.heartbeat_interval)), *chatops.jobs]
         scheduler = Scheduler(clock, leadership, jobs)
         return cls(
             settings, clock, instrumented, paths, identity, config, leadership, heartbeat, probes, inbound,
             incidents, rollups, retention, monitor, scheduler, started_at, session, telegram=telegram, alerts=alerts,
-            watchdog=watchdog, maintenance=maintenance,
+            watchdog=watchdog, maintenance=maintenance, chatops=chatops,
         )
 
     async def start(self) -> None:

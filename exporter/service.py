@@ -19,6 +19,7 @@ from exporter.clock import Clock, RealClock
 from exporter.runtime import Runtime
 from exporter.settings import Settings
 from exporter.web.app import create_app
+from exporter.web.status_page import collect, usable_snapshot
 
 log = logging.getLogger("longrun")
 
@@ -45,7 +46,9 @@ async def serve(settings: Settings, *, clock: Clock | None = None, stop: asyncio
             await runtime.start()
             log.info("✅ Long-run jobs initialized (listening on http://%s)", settings.listen)
             watchdog = [runtime.watchdog.run(stop)] if runtime.watchdog is not None else []
-            await asyncio.gather(runtime.scheduler.run(stop), runtime.alerts.run(stop), *watchdog)
+            runtime.chatops.status = lambda: collect(runtime, usable_snapshot(runtime.refresh, runtime))  # /status
+            await asyncio.gather(runtime.scheduler.run(stop), runtime.alerts.run(stop), runtime.chatops.run(stop),
+                                 *watchdog)
         finally:
             refresh.cancel()
             await asyncio.gather(refresh, return_exceptions=True)

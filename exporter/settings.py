@@ -75,6 +75,8 @@ class Settings:
     telegram_bot_token: str | None = field(default=None, repr=False)
     telegram_chat_ids: tuple[str, ...] = ()
     telegram_api_base: str = "https://api.telegram.org"
+    telegram_admin_ids: tuple[str, ...] = ()  # chat-ops: the Telegram user ids allowed to act
+    telegram_escalation_chat_id: str | None = None  # chat-ops: reminders go there too
     telegram_timeout: float = 10.0  # one sendMessage call; a timeout is retried (at-least-once)
     # How long one store call may take, retries included, before it counts as failed (the store is
     # down): None is the backend's own, 10 s for Firestore, 5 s of waiting for another SQLite writer.
@@ -148,6 +150,22 @@ def _chat_ids(value: Any, key: str) -> tuple[str, ...]:
     return ids
 
 
+def _user_ids(value: Any, key: str) -> tuple[str, ...]:
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    ids = tuple(str(item).strip() for item in items if str(item).strip())
+    for user in ids:
+        if not re.fullmatch(r"\d{1,20}", user):
+            raise SettingsError(f"{key}: {user!r} is not a Telegram user id (a positive number; ask @userinfobot)")
+    return ids
+
+
+def _one_chat_id(value: Any, key: str) -> str | None:
+    ids = _chat_ids(value, key)
+    if len(ids) > 1:
+        raise SettingsError(f"{key}: expected one chat id, got {len(ids)}")
+    return ids[0] if ids else None
+
+
 def _log_level(value: Any, key: str) -> str:
     level = str(value).strip().upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -169,6 +187,8 @@ _KEYS: dict[str, tuple[str, Any]] = {
     "TELEGRAM_BOT_TOKEN": ("telegram_bot_token", _optional_text),
     "TELEGRAM_CHAT_ID": ("telegram_chat_ids", _chat_ids),
     "TELEGRAM_API_BASE": ("telegram_api_base", _text),
+    "TELEGRAM_ADMIN_IDS": ("telegram_admin_ids", _user_ids),
+    "TELEGRAM_ESCALATION_CHAT_ID": ("telegram_escalation_chat_id", _one_chat_id),
     "TELEGRAM_TIMEOUT": ("telegram_timeout", _duration),
     "LONGRUN_STORE_TIMEOUT": ("store_timeout", _duration),
     "FIREBASE_SERVICE_ACCOUNT_JSON": ("firebase_service_account_json", _optional_text),

@@ -83,9 +83,12 @@ class TelegramClient:
         """``text`` with the bot token (and anything shaped like one) replaced by ``***``."""
         return _TOKEN_SHAPE.sub("***", text.replace(self._token, "***"))
 
-    async def send(self, chat_id: str, text: str) -> SendResult:
+    async def send(self, chat_id: str, text: str, reply_markup: dict[str, Any] | None = None) -> SendResult:
         url = f"{self._api_base}/bot{self._token}/sendMessage"
-        body = {"chat_id": chat_id, "text": text, "parse_mode": "HTML", "disable_web_page_preview": True}
+        body: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML",
+                                "disable_web_page_preview": True}
+        if reply_markup:
+            body["reply_markup"] = reply_markup
         try:
             async with self._session.post(url, json=body, timeout=self._timeout) as response:
                 answer = await _read_json(response)
