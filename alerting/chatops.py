@@ -31,9 +31,8 @@ from alerting.telegram.callbacks import CallbackHandler
 from alerting.telegram.commands import CommandHandler
 from alerting.telegram.keyboards import Buttons, secret_from_token
 from alerting.telegram.refs import ButtonRefs
-from alerting.telegram.updates import UpdatePoller
+from alerting.telegram.updates import Leading, UpdatePoller
 from exporter.clock import Clock
-from exporter.jobs.leadership import Leadership
 from exporter.services.config import ConfigSource
 from exporter.services.incidents import IncidentService
 from exporter.store import DocumentStore, Paths
@@ -68,7 +67,7 @@ class ChatOps:
 
     @classmethod
     def build(cls, settings, store: DocumentStore, paths: Paths, clock: Clock,
-              session: aiohttp.ClientSession | None, leadership: Leadership, incidents: IncidentService,
+              session: aiohttp.ClientSession | None, leadership: Leading, incidents: IncidentService,
               config: ConfigSource, delivery: TelegramDelivery, *, poll_timeout: float = 25.0) -> "ChatOps":
         escalation = settings.telegram_escalation_chat_id
         access = Access(settings.telegram_admin_ids, [*delivery.chats.configured, *([escalation] if escalation else [])])

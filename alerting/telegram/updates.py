@@ -32,22 +32,31 @@ import asyncio
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 from alerting.telegram.bot_api import BotApi, BotApiError
 from exporter.clock import Clock
-from exporter.jobs.leadership import Leadership
 from exporter.store import AlreadyExists, DocumentStore, Filter, Paths, PreconditionFailed, StoreError
 
 log = logging.getLogger("longrun.chatops")
 
 DONE, HANDLING = "done", "handling"
+
+
+class Leading(Protocol):
+    """What the poller asks of ``exporter.jobs.leadership.Leadership``."""
+
+    standby_poll: float
+
+    def holds(self, now: datetime) -> bool: ...
+
+
 CLAIM_RETENTION = timedelta(days=1)
 BACKOFF_CAP = 30.0
 
 
 class UpdatePoller:
-    def __init__(self, api: BotApi, store: DocumentStore, paths: Paths, clock: Clock, leadership: Leadership,
+    def __init__(self, api: BotApi, store: DocumentStore, paths: Paths, clock: Clock, leadership: Leading,
                  dispatch: Callable[[dict[str, Any]], Awaitable[str]], *, instance_id: str,
                  poll_timeout: float = 25.0, claim_timeout: float = 60.0) -> None:
         self.api, self.store, self.clock, self.leadership = api, store, clock, leadership
