@@ -121,15 +121,16 @@ class Runtime:
         # The Watchdog dead man's switch, on every instance that accepts Alertmanager's webhook.
         watchdog = (WatchdogMonitor(alerts, incidents, clock, started_at=started_at)
                     if settings.webhook_token or settings.webhook_open else None)
-        rollups = RollupService(
-            instrumented, paths, clock, config, identity, settings.heartbeat_interval,
-            known_day=lambda day: heartbeat.ledger.result_for(day, leadership.leading_since),
-        )
-        retention = RetentionService(instrumented, paths, clock, config)
-        monitor = MonitorJob(instrumented, paths, config, incidents, heartbeat, probes, rollups, settings.monitor_interval)
         silences = SilenceClient(session, settings.alertmanager_url) if settings.alertmanager_url and session else None
         maintenance = MaintenanceService(instrumented, paths, clock, silences=silences,
                                          matchers=parse_matchers(settings.silence_matchers), telegram=telegram)
+        rollups = RollupService(
+            instrumented, paths, clock, config, identity, settings.heartbeat_interval,
+            known_day=lambda day: heartbeat.ledger.result_for(day, leadership.leading_since),
+            maintenance=maintenance.spans,
+        )
+        retention = RetentionService(instrumented, paths, clock, config)
+        monitor = MonitorJob(instrumented, paths, config, incidents, heartbeat, probes, rollups, settings.monitor_interval)
         chatops = ChatOps.build(settings, instrumented, paths, clock, session, leadership, incidents, config, telegram)
         jobs = [heartbeat, *probe_jobs(probes, config, leadership, settings), monitor, RollupJob(rollups), RetentionJob(retention),
                 MaintenanceJob(maintenance, min(60.0, settings.heartbeat_interval)), *chatops.jobs]

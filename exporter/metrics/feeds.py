@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from exporter.domain.heartbeats import HeartbeatResult
 from exporter.domain.incidents import ACTIVE_STATUSES
+from exporter.domain.maintenance import Spans
 from exporter.domain.slots import slot_start
 from exporter.metrics.catalog import PROBE_TYPES, WINDOWS
 from exporter.metrics.heartbeat_index import HeartbeatIndex, usable_ts
@@ -67,6 +68,8 @@ class HeartbeatFeed:
         # The first heartbeat ever: windows never reach back before it, so a fresh
         # deployment is not "missing" the hour before it existed.
         self.first_slot: datetime | None = None
+        # The merged maintenance windows of the last 7 days: their slots are not expected (set by the refresh loop).
+        self.maintenance: Callable[[], Spans] = Spans
 
     def bounds(self, now: datetime, window: str) -> tuple[datetime, datetime]:
         """[start, end) of a window: whole slots only, ending where the current slot starts,
@@ -86,7 +89,8 @@ class HeartbeatFeed:
             self.first_slot = self.index.oldest_slot()
         self._led_under = self.leadership.generation if self.leadership.holds(now) else None
         self.index.prune(now - self.horizon)
-        self.windows = {name: self.index.window(*self.bounds(now, name)) for name in self.spans}
+        planned = self.maintenance()
+        self.windows = {name: self.index.window_outside(*self.bounds(now, name), planned) for name in self.spans}
 
     async def _load(self, now: datetime) -> None:
         first = await self.store.query(self.collection, order_by=[Order("ts")], limit=1)

@@ -18,11 +18,15 @@ side by side), from a sorted list of slot times instead of a scan of documents.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from exporter.domain.heartbeats import HeartbeatResult
 from exporter.domain.slots import EPOCH, parse_bucket_id, slot_start, slots_between
+
+if TYPE_CHECKING:
+    from exporter.domain.maintenance import Spans
 
 _ALIGN_TOLERANCE_MS = 1  # bucket ids carry milliseconds at most, as in the domain rules
 
@@ -128,3 +132,16 @@ class HeartbeatIndex:
             first_slot=_from_ms(self._slots[first]) if last > first else None,
             last_slot=_from_ms(self._slots[last - 1]) if last > first else None,
         )
+
+    def window_outside(self, start: datetime, end: datetime, spans: "Spans") -> HeartbeatResult:
+        """``window`` with maintenance windows left out: their slots are neither expected nor written,
+        and the max gap is the largest within the pieces outside them."""
+        from exporter.domain.maintenance_heartbeats import outside_pieces
+
+        whole = self.window(start, end)
+        if not spans:
+            return whole
+        parts = [self.window(a, b) for a, b in outside_pieces(start, end, self.interval, spans)]
+        return dataclasses.replace(
+            whole, expected=sum(p.expected for p in parts), written=sum(p.written for p in parts),
+            max_gap_sec=max((p.max_gap_sec for p in parts), default=0.0))

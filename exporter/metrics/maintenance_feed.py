@@ -1,9 +1,10 @@
 """The maintenance windows behind ``longrun_maintenance_*``: read by the refresh loop, judged at scrape time.
 
     feed = MaintenanceFeed(runtime)
-    await feed.refresh(now)         # windows ending after this process started: one small query
+    await feed.refresh(now)         # windows that ended in the last 8 days or since start: one small query
     feed.active(now)                # 1.0 while a window runs, else 0.0
     feed.seconds(now)               # seconds inside windows since this process started (a counter)
+    feed.spans()                    # the windows of the last 8 days, merged: the heartbeat windows leave them out
 
 Windows this instance itself just recorded or ended (``MaintenanceService.recent``)
 count at once, without waiting for the next read.
@@ -11,7 +12,7 @@ count at once, without waiting for the next read.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from exporter.domain.maintenance import Spans, Window, WindowError
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # the runtime builds these parts; they only read it
     from exporter.runtime import Runtime
 
 LIMIT = 1000
+HORIZON = timedelta(days=8)  # the 7-day heartbeat window and a window that reached into it
 
 
 class MaintenanceFeed:
@@ -32,8 +34,12 @@ class MaintenanceFeed:
         self.since = runtime.started_at
         self.read: dict[str, Window] = {}
 
+    def spans(self) -> Spans:
+        return Spans.of(self.windows())
+
     async def refresh(self, now: datetime) -> None:
-        docs = await self.store.query(self.collection, where=[Filter("end", ">=", self.since)],
+        since = min(self.since, now - HORIZON)
+        docs = await self.store.query(self.collection, where=[Filter("end", ">=", since)],
                                       order_by=[Order("end")], limit=LIMIT)
         read = {}
         for doc in docs:
@@ -51,4 +57,4 @@ class MaintenanceFeed:
         return float(any(window.active(now) for window in self.windows()))
 
     def seconds(self, now: datetime) -> float:
-        return Spans.of(self.windows()).seconds_within(self.since, now)
+        return self.spans().seconds_within(self.since, now)

@@ -90,16 +90,18 @@ class RefreshLoop:
         self.incidents = IncidentView()
         self.rollups = RollupFeed(runtime)
         self.maintenance = MaintenanceFeed(runtime)
+        self.heartbeats.maintenance = self.maintenance.spans
         self.stats = JobStats()
         self.refreshed = asyncio.Event()  # set after every pass; for waiters such as tests
         self._parts = (
             _Part("own_probes", 1, self._absorb_own_probes),  # memory only: first, so an outage cannot hold it up
+            # Before the heartbeats: their windows leave the maintenance windows out.
+            _Part(self.maintenance.name, plan.maintenance, self.maintenance.refresh),
             _Part(self.heartbeats.name, plan.heartbeats, self.heartbeats.refresh),
             _Part(OpenIncidentsFeed.name, plan.open_incidents, OpenIncidentsFeed(runtime, self.incidents).refresh),
             _Part(self.probes.name, plan.probes, self.probes.refresh),
             _Part(RecentIncidentsFeed.name, plan.recent_incidents, RecentIncidentsFeed(runtime, self.incidents).refresh),
             _Part(self.rollups.name, plan.rollups, self.rollups.refresh),
-            _Part(self.maintenance.name, plan.maintenance, self.maintenance.refresh),
         )
         self._due: dict[str, datetime] = {}
         self._failing = False

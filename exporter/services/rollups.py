@@ -14,10 +14,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from exporter.clock import Clock
 from exporter.domain.heartbeats import HeartbeatAccumulator, HeartbeatResult
+from exporter.domain.maintenance import Spans
+from exporter.domain.maintenance_heartbeats import OutsideWindows
 from exporter.domain.rollup import compute_rollup, days_needing_rollup
 from exporter.domain.slots import day_bounds
 from exporter.domain.documents import Identity
@@ -41,11 +43,14 @@ class RollupService:
     def __init__(
         self, store: DocumentStore, paths: Paths, clock: Clock, config: ConfigSource, identity: Identity, interval: float,
         known_day: Callable[[date], HeartbeatResult | None] = lambda day: None,
+        maintenance: Callable[[datetime, datetime], Awaitable[Spans]] | None = None,
     ) -> None:
         self.store, self.paths, self.clock = store, paths, clock
         self.config, self.identity, self.interval = config, identity, interval
         # The leader's own record of a day it led throughout (exporter.jobs.ledger), when it has one.
         self.known_day = known_day
+        # The merged maintenance windows touching a span (MaintenanceService.spans): left out of the counts.
+        self.maintenance = maintenance
         self.last_failure: RollupFailure | None = None
         self.last_written: dict[str, Any] | None = None
 
@@ -53,8 +58,10 @@ class RollupService:
         """The rollup of ``day``; ``from_store`` reads every heartbeat even when the leader's record would do."""
         start, end = day_bounds(day)
         window = [Filter("ts", ">=", start), Filter("ts", "<", end)]
-        known = None if from_store else self.known_day(day)
-        heartbeats = known or await self._read_heartbeats(start, end)
+        spans = await self.maintenance(start, end) if self.maintenance is not None else Spans()
+        # The leader's own record knows nothing of maintenance: a day with a window is read from the store.
+        known = None if from_store or spans else self.known_day(day)
+        heartbeats = known or await self._read_heartbeats(start, end, spans)
         probes = [d.data async for d in self.store.stream(self.paths.probes, where=window, order_by=[Order("ts")], page_size=PAGE)]
         incidents = await self._incidents_touching(start, end)
         doc = compute_rollup(
@@ -65,10 +72,11 @@ class RollupService:
             created_at=self.clock.now(),
         )
         doc["heartbeatSource"] = "leader-record" if known else "store"
+        doc["maintenanceSec"] = spans.seconds_in_day(day)
         return doc
 
-    async def _read_heartbeats(self, start: datetime, end: datetime) -> HeartbeatResult:
-        heartbeats = HeartbeatAccumulator(start, end, self.interval)
+    async def _read_heartbeats(self, start: datetime, end: datetime, spans: Spans = Spans()) -> HeartbeatResult:
+        heartbeats = OutsideWindows(start, end, self.interval, spans) if spans else HeartbeatAccumulator(start, end, self.interval)
         before = await self.store.query(
             self.paths.heartbeats, where=[Filter("ts", "<", start)], order_by=[Order("ts", descending=True)], limit=1
         )

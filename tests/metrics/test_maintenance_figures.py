@@ -30,3 +30,22 @@ async def test_active_and_seconds_follow_a_window_on_every_instance(cluster, clo
         assert value(families, "longrun_maintenance_active") == 0
         assert value(families, "longrun_maintenance_seconds_total") == 240       # a counter: stops, never drops
     assert value(exporter_a.scrape(), "longrun_maintenance_silence_failures_total") == 0
+
+
+async def test_heartbeat_windows_leave_maintenance_slots_out(cluster, clock):
+    a = await cluster.add("a")
+    await cluster.run_for(3600)
+    start = clock.now()
+    await a.runtime.maintenance.add(start, start + timedelta(minutes=20), "deploy", created_by="admin")
+    a.alive = False                                  # the deploy: 10 slots without a heartbeat, all inside
+    await cluster.run_for(600)
+    a.alive = True
+    await cluster.run_for(1200)
+    exporter = Exporter(a.runtime)
+    await exporter.refresh.refresh_once()
+    families = exporter.scrape()
+    assert value(families, "longrun_heartbeat_missed", window="1h") == 0
+    assert value(families, "longrun_heartbeat_coverage_ratio", window="1h") == 1
+    assert value(families, "longrun_heartbeat_max_gap_seconds", window="1h") == 60
+    result = exporter.refresh.heartbeats.windows["1h"]
+    assert result.expected == 60 - 20
