@@ -99,7 +99,7 @@ class AlertBridge:
         self.clock = clock
         self.mapping = mapping if isinstance(mapping, AlertMapping) else AlertMapping(mapping)
         self._store = incidents.store
-        self._root = incidents.paths.root
+        self._paths = incidents.paths
         self._concurrency = max(1, concurrency)
         # Read by the metrics layer.
         self.alerts_received: dict[str, int] = {"firing": 0, "resolved": 0}
@@ -217,7 +217,7 @@ class AlertBridge:
                 await self.incidents.redeliver(doc["incidentId"])
 
     def _pointer_path(self, target: IncidentTarget) -> str:
-        return f"{self._root}/alert_subjects/{open_key(target.type, target.subject)}"
+        return self._paths.alert_subject(open_key(target.type, target.subject))
 
 
 def describe(alert: Alert) -> dict[str, Any]:

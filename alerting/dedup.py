@@ -27,6 +27,8 @@ from typing import Any, Iterable, Mapping
 
 from alerting.alertmanager.payload import Alert
 
+from exporter.domain.vocabulary import notified_key
+
 FIRING, RESOLVED = "firing", "resolved"
 NOTIFY_CHANGES = ("opened", "escalated", "acknowledged", "resolved")
 
@@ -115,5 +117,5 @@ def undelivered(incident: Mapping[str, Any] | None) -> bool:
     if not incident:
         return False
     notified = incident.get("notified") or {}
-    return any(change in NOTIFY_CHANGES and f"{i}:{change}" not in notified
+    return any(change in NOTIFY_CHANGES and notified_key(i, change) not in notified
                for i, change in enumerate(incident.get("changes") or []))

@@ -30,7 +30,8 @@ import string
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Union
 
-SEVERITIES = ("P1", "P2", "P3")
+from exporter.domain.vocabulary import INCIDENT_TYPES, SEVERITIES
+
 # Severity words other stacks use, read as longrun's response times.
 SEVERITY_WORDS = {
     "critical": "P1", "page": "P1", "high": "P1",
@@ -71,14 +72,7 @@ RuleLike = Union[Rule, tuple]
 
 # The monitor's subjects, and sensible ones for the other types the shipped rules use.
 TYPE_SUBJECTS: dict[str, Rule] = {
-    "missed_heartbeat": Rule("missed_heartbeat", "heartbeat"),
-    "probe_fail": Rule("probe_fail", "{type}"),
-    "logged_out": Rule("logged_out", "accounts"),
-    "reconnect_loop": Rule("reconnect_loop", "target"),
-    "rollup_failed": Rule("rollup_failed", "rollup"),
-    "queue_depth": Rule("queue_depth", "queue"),
-    "no_leader": Rule("no_leader", "lock"),
-    "store_down": Rule("store_down", "{instance}"),
+    name: Rule(name, kind.subject) for name, kind in INCIDENT_TYPES.items() if name != FALLBACK_TYPE
 }
 
 # The alerts shipped in prometheus/rules/longrun-alerts.yml, for when their labels are lost.

@@ -29,6 +29,8 @@ from typing import Any, Awaitable, Callable, Mapping, Protocol
 from alerting.outbox import ChatRoutes, Outbox, messages_for
 from alerting.telegram.format import render_incident_change
 
+from exporter.domain.vocabulary import notified_key
+
 ALERTMANAGER = "alertmanager"
 
 
@@ -78,6 +80,6 @@ def pending_index(incident: Mapping[str, Any], change: str) -> int | str:
     """
     notified = incident.get("notified") or {}
     for i, recorded in enumerate(incident.get("changes") or []):
-        if recorded == change and f"{i}:{change}" not in notified:
+        if recorded == change and notified_key(i, change) not in notified:
             return i
     return "unrecorded"

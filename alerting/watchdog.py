@@ -8,7 +8,7 @@ every other alert is silent too, so longrun itself opens an incident of type
 ``alert``, subject ``watchdog`` (P1, announced on Telegram by the incident
 service) and resolves it when the Watchdog is back.
 
-    watchdog_decision(last_seen, now, started_at, limit=600)   # Decision.OPEN / RESOLVE / HOLD
+    watchdog_decision(last_seen, now, started_at, limit=600)   # WatchdogAction.OPEN / RESOLVE / HOLD
     monitor = WatchdogMonitor(bridge, incidents, clock, started_at=runtime.started_at)
     await monitor.run(stop)                                     # check() every minute until stop
 
@@ -54,38 +54,38 @@ LIMIT = 600.0  # Alertmanager sends the Watchdog every minute: ten in a row miss
 EVERY = 60.0
 
 
-class Decision(enum.Enum):
+class WatchdogAction(enum.Enum):
     OPEN = "open"  # silent for longer than the limit: raise the alarm
     RESOLVE = "resolve"  # heard within the limit: no alarm
     HOLD = "hold"  # not heard, but this process has not run for the limit yet: too early to tell
 
 
-def watchdog_decision(last_seen: datetime | None, now: datetime, started_at: datetime, limit: float) -> Decision:
+def watchdog_decision(last_seen: datetime | None, now: datetime, started_at: datetime, limit: float) -> WatchdogAction:
     """What the Watchdog's silence means at ``now``; ``last_seen`` None: not heard since ``started_at``."""
     window = timedelta(seconds=limit)
     if last_seen is not None and now - last_seen <= window:
-        return Decision.RESOLVE
+        return WatchdogAction.RESOLVE
     if now - started_at <= window:
-        return Decision.HOLD
-    return Decision.OPEN
+        return WatchdogAction.HOLD
+    return WatchdogAction.OPEN
 
 
 class WatchdogMonitor:
     """Checks the Watchdog's silence every ``every`` seconds on ``clock`` (see the module docstring).
 
         monitor = WatchdogMonitor(bridge, incidents, clock, started_at=started_at, limit=600, every=60)
-        await monitor.check()       # Decision.HOLD, or None when the store failed (tried again next time)
+        await monitor.check()       # WatchdogAction.HOLD, or None when the store failed (tried again next time)
     """
 
     def __init__(self, bridge: AlertBridge, incidents: IncidentService, clock: Clock, *, started_at: datetime,
                  limit: float = LIMIT, every: float = EVERY, severity: str = "P1") -> None:
         self.bridge, self.incidents, self.clock = bridge, incidents, clock
         self.started_at, self.limit, self.every, self.severity = started_at, limit, every, severity
-        self.decision: Decision | None = None  # the last one acted on
+        self.decision: WatchdogAction | None = None  # the last one acted on
         self.last_seen: datetime | None = None  # the newest arrival known to this instance, as of the last check
         self._shared: datetime | None = None  # the arrival this instance last wrote to the store
         self._elsewhere: datetime | None = None  # the newest arrival another instance wrote, as last read
-        self._path = f"{incidents.paths.root}/state/watchdog"
+        self._path = incidents.paths.watchdog_state
 
     async def run(self, stop: asyncio.Event) -> None:
         """``check()`` now and then every ``every`` seconds until ``stop``; failures are logged, never fatal."""
@@ -96,13 +96,13 @@ class WatchdogMonitor:
                 log.exception("watchdog: check failed; trying again in %ss", self.every)
             await self.clock.wait_until(self.clock.now() + timedelta(seconds=self.every), stop)
 
-    async def check(self) -> Decision | None:
+    async def check(self) -> WatchdogAction | None:
         """Decide, and open or resolve the incident when the decision changed; None when the store failed."""
         now = self.clock.now()
         try:
             await self._share(self.bridge.watchdog_last_seen)
             decision = self._decide(now)
-            if decision is Decision.OPEN:  # before alarming: did another instance hear it?
+            if decision is WatchdogAction.OPEN:  # before alarming: did another instance hear it?
                 self._elsewhere = await self._shared_arrival()
                 decision = self._decide(now)
             if decision is not self.decision:
@@ -114,19 +114,19 @@ class WatchdogMonitor:
             return None
         return decision
 
-    def _decide(self, now: datetime) -> Decision:
+    def _decide(self, now: datetime) -> WatchdogAction:
         self.last_seen = _newest(self.bridge.watchdog_last_seen, self._elsewhere)
         return watchdog_decision(self.last_seen, now, self.started_at, self.limit)
 
-    async def _act(self, decision: Decision, now: datetime) -> None:
-        if decision is Decision.OPEN:
+    async def _act(self, decision: WatchdogAction, now: datetime) -> None:
+        if decision is WatchdogAction.OPEN:
             doc, change = await self.incidents.detect(
                 INCIDENT_TYPE, SUBJECT, source=SOURCE, severity=self.severity, at=now,
                 reason=_reason(self.last_seen, now, self.started_at, self.limit),
                 details={"lastSeen": self.last_seen, "limitSec": self.limit},
             )
             log.error("🚨 Watchdog silent: incident %s %s", doc["incidentId"], change)
-        elif decision is Decision.RESOLVE:
+        elif decision is WatchdogAction.RESOLVE:
             doc = await self.incidents.clear(INCIDENT_TYPE, SUBJECT, source=SOURCE, at=self.last_seen)
             if doc is not None:
                 log.info("Watchdog back: incident %s resolved", doc["incidentId"])

@@ -43,8 +43,9 @@ from typing import Any, Iterator, Mapping
 
 from exporter import __version__
 from exporter.domain.incidents import new_incident, resolve
-from exporter.domain.slots import iso, probe_key, slot_start
 from exporter.domain.documents import Identity, heartbeat_document
+from exporter.domain.slots import iso, probe_key, slot_start
+from exporter.domain.vocabulary import notified_map
 from exporter.target import TargetStatus
 
 DEFAULT_PROBE_HOURS = {"outbound": 6.0, "queue": 24.0, "inbound": 6.0}
@@ -237,7 +238,7 @@ def _incident(kind: str, subject: str, start: datetime, end: datetime | None, re
         doc = resolve(doc, end)
         doc["changes"].append("resolved")
     # Marked delivered: a running server must never announce simulated history.
-    doc["notified"] = {f"{i}:{c}": doc["updatedAt"] for i, c in enumerate(doc["changes"])}
+    doc["notified"] = notified_map(doc["changes"], doc["updatedAt"])
     return doc
 
 

@@ -22,7 +22,7 @@ from exporter.clock import Clock
 
 
 @dataclass(frozen=True)
-class Limits:
+class RateLimits:
     per_chat_interval: float = 1.0
     group_per_minute: int = 20
     overall_per_second: int = 30
@@ -33,7 +33,7 @@ def is_group(chat_id: str) -> bool:
 
 
 class Pacer:
-    def __init__(self, clock: Clock, limits: Limits = Limits()) -> None:
+    def __init__(self, clock: Clock, limits: RateLimits = RateLimits()) -> None:
         self._clock = clock
         self._limits = limits
         self._last: dict[str, datetime] = {}

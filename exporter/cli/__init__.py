@@ -39,18 +39,17 @@ from exporter.cli import (
 )
 from exporter.settings import SettingsError, load_settings
 
-EXIT_USAGE = 2  # ``run``'s exit for bad settings, as before the operator commands existed
 OPERATOR_COMMANDS = (verify, report, rollup, probe, lock, incident, maintenance, config, cleanup, simulate)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = common.OneLineParser(prog="longrun", description="Long-run instrumentation for an always-on backend.",
-                                  usage_exit=EXIT_USAGE)
+                                  usage_exit=common.EXIT_RUN_USAGE)
     parser.add_argument("--version", action="version", version=f"longrun {__version__}")
     parser.add_argument("--config", metavar="FILE", help="YAML file of settings (the same keys as the environment variables)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=common.OneLineParser)
     commands.required = True
-    commands.add_parser("run", help="run the job loop under the lease lock and serve HTTP", usage_exit=EXIT_USAGE)
+    commands.add_parser("run", help="run the job loop under the lease lock and serve HTTP", usage_exit=common.EXIT_RUN_USAGE)
     for module in OPERATOR_COMMANDS:
         module.register(commands)
     return parser
@@ -63,12 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)  # already "longrun COMMAND: what is wrong (see ... --help)"
         return exc.code
     except SystemExit as exc:  # --help, --version
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        return exc.code if isinstance(exc.code, int) else common.EXIT_RUN_USAGE
     try:
         settings = load_settings(config_file=args.config)
     except SettingsError as exc:
         print(f"longrun: {exc}", file=sys.stderr)
-        return EXIT_USAGE if args.command == "run" else common.EXIT_USAGE
+        return common.EXIT_RUN_USAGE if args.command == "run" else common.EXIT_USAGE
     if args.command == "run":
         configure_logging(settings.log_level)
         return _run(settings)
@@ -80,14 +79,14 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse; an unknown option is the subcommand's usage error (64), or ``run``'s (2)."""
     args, extra = build_parser().parse_known_args(argv)
     if extra:
-        code = EXIT_USAGE if args.command == "run" else common.EXIT_USAGE
+        code = common.EXIT_RUN_USAGE if args.command == "run" else common.EXIT_USAGE
         raise common.UsageError(f"longrun {args.command}: unrecognized arguments: {' '.join(extra)} "
                                 f"(see longrun {args.command} --help)", code)
     return args
 
 
 def _run(settings) -> int:
-    from exporter.service import StartupError, serve
+    from exporter.server import StartupError, serve
     from exporter.store.base import StoreError
 
     try:

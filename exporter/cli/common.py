@@ -32,6 +32,9 @@ from exporter.settings import Settings, SettingsError, parse_duration
 from exporter.store import StoreError
 
 EXIT_OK, EXIT_FAILURE, EXIT_INSUFFICIENT, EXIT_USAGE = 0, 1, 2, 64
+# ``longrun run`` keeps argparse's 2 for a usage or settings error, as before the operator
+# commands (which use sysexits' EX_USAGE, 64) existed: service managers may test for it.
+EXIT_RUN_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 log = logging.getLogger("longrun.cli")

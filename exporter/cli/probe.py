@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from exporter.cli.common import EXIT_FAILURE, EXIT_OK, Context, UsageError, add_json
-from exporter.services.probes import PROBE_TYPES
+from exporter.domain.vocabulary import PROBE_TYPES
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -35,7 +35,7 @@ from exporter.cli.common import (
 )
 from exporter.domain.slots import day_bounds, iso, slot_start
 from exporter.reports.probe_slots import schedule_seconds
-from exporter.services.probes import PROBE_TYPES
+from exporter.domain.vocabulary import PROBE_TYPES
 from exporter.simulate import (
     Episode,
     SimDoc,

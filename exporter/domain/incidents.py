@@ -33,17 +33,10 @@ from typing import Any, Iterable, Mapping
 
 from exporter.domain.slots import iso
 from exporter.domain.stats import is_number
+from exporter.domain.vocabulary import DEFAULT_SEVERITY, FALLBACK_SEVERITY, SEVERITIES
 
-SEVERITIES = ("P1", "P2", "P3")  # P1 is the most severe
 STATUSES = ("open", "acknowledged", "resolved")
 ACTIVE_STATUSES = ("open", "acknowledged")
-DEFAULT_SEVERITY = {
-    "logged_out": "P1",
-    "missed_heartbeat": "P2",
-    "reconnect_loop": "P2",
-    "probe_fail": "P3",
-    "rollup_failed": "P3",
-}
 _TRANSITIONS = {
     "open": {"acknowledged", "resolved"},
     "acknowledged": {"acknowledged", "resolved"},  # re-acknowledging reassigns
@@ -74,7 +67,7 @@ def severity_for(incident_type: str, overrides: Mapping[str, Any] | None = None)
     chosen = (overrides or {}).get(incident_type)
     if chosen in SEVERITIES:
         return chosen
-    return DEFAULT_SEVERITY.get(incident_type, "P3")
+    return DEFAULT_SEVERITY.get(incident_type, FALLBACK_SEVERITY)
 
 
 def _slug(text: str, limit: int) -> str:

@@ -20,13 +20,12 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 from exporter.domain.heartbeats import HeartbeatResult
-from exporter.domain.incidents import SEVERITIES
 from exporter.domain.response import mtta_doc
 from exporter.domain.slots import PROBE_PREFIX, day_bounds
 from exporter.domain.stats import is_number, mttr_percentiles, pass_rate_pct
+from exporter.domain.vocabulary import PROBE_RESULTS, SEVERITIES
 
 PROBE_TYPES = tuple(PROBE_PREFIX)  # outbound, inbound, queue
-PROBE_RESULTS = ("PASS", "FAIL", "SKIP")
 LARGEST_GAPS = 5
 
 

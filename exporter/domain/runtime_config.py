@@ -15,7 +15,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-SEVERITIES = ("P1", "P2", "P3")
+from exporter.domain.vocabulary import DEFAULT_SEVERITY, SEVERITIES
 
 # (path, check) for every editable field; the check returns an error message or None.
 Check = Callable[[Any], "str | None"]
@@ -109,14 +109,7 @@ def defaults(
         },
         "lock": {"leaseSec": lease, "renewEverySec": renew},
         "retention": {"heartbeatsDays": 90, "probesDays": 180, "incidentsDays": 365, "rollupsDays": None, "outboxDays": 7},
-        "severities": {
-            "logged_out": "P1",
-            "missed_heartbeat": "P2",
-            "reconnect_loop": "P2",
-            "probe_fail": "P3",
-            "rollup_failed": "P3",
-            "queue_depth": "P3",
-        },
+        "severities": dict(DEFAULT_SEVERITY),
         "responseTimeSec": {"P1": 300, "P2": 900, "P3": 3600},
     }
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, timedelta, timezone
 
+from exporter.domain.vocabulary import PROBE_PREFIX
+
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 BUCKET_FORMAT = "%Y-%m-%dT%H-%M-%S"
-PROBE_PREFIX = {"outbound": "OUT", "inbound": "IN", "queue": "QUEUE"}
 
 
 def slot_start(when: datetime, interval: float) -> datetime:

@@ -18,7 +18,8 @@ from exporter.domain.slots import next_slot, slot_start, slots_between
 from exporter.jobs.heartbeat import HeartbeatJob
 from exporter.services.config import ConfigSource
 from exporter.services.incidents import IncidentService
-from exporter.services.probes import PROBE_TYPES, ProbeRunner
+from exporter.domain.vocabulary import PROBE_TYPES
+from exporter.services.probes import ProbeRunner
 from exporter.services.rollups import RollupService
 from exporter.store import DocumentStore, Filter, Order, Paths
 

@@ -10,17 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from exporter.domain import vocabulary
+
 PREFIX = "longrun_"
 
 # Label values initialised to 0 so that every series exists from the first scrape.
 WINDOWS = ("1h", "24h", "7d")
-PROBE_TYPES = ("outbound", "queue", "inbound")
-PROBE_RESULTS = ("PASS", "FAIL", "SKIP")
-INCIDENT_TYPES = (
-    "missed_heartbeat", "probe_fail", "logged_out", "reconnect_loop", "rollup_failed",
-    "queue_depth", "store_down", "no_leader", "alert",
-)
-SEVERITIES = ("P1", "P2", "P3")
+INCIDENT_TYPES = tuple(vocabulary.INCIDENT_TYPES)
+PROBE_TYPES, PROBE_RESULTS, SEVERITIES = vocabulary.PROBE_TYPES, vocabulary.PROBE_RESULTS, vocabulary.SEVERITIES
 JOBS = ("lease", "heartbeat", "outbound_probe", "queue_probe", "inbound_probe", "monitor", "rollup", "retention", "refresh")
 TELEGRAM_RESULTS = ("sent", "retried", "failed")
 ALERT_STATUSES = ("firing", "resolved")

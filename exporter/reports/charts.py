@@ -17,11 +17,12 @@ from html import escape
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from exporter.domain.slots import iso
+from exporter.domain.vocabulary import SEVERITIES
 from exporter.reports import formatting as fmt
 from exporter.reports.model import MISSING, DayRow
 
 WIDTH, HEIGHT = 1100, 240
-SEVERITY_ORDER = ("P1", "P2", "P3")
+SEVERITY_ORDER = SEVERITIES
 
 
 def _e(value: Any) -> str:

@@ -25,6 +25,7 @@ from typing import Any, Mapping, Protocol, Sequence
 from exporter.clock import Clock
 from exporter.domain import incidents as rules
 from exporter.domain.response import stamp_ack
+from exporter.domain.vocabulary import notified_key
 from exporter.services.config import ConfigSource
 from exporter.store import DocumentStore, Filter, NotFound, Order, Paths, Transaction
 
@@ -60,7 +61,7 @@ class IncidentService:
         self.counters = IncidentCounters({}, {})
 
     def _index_path(self, key: str) -> str:
-        return f"{self.paths.root}/incident_keys/{key}"
+        return self.paths.incident_key(key)
 
     # ------------------------------------------------------------------ detection
 
@@ -217,10 +218,10 @@ class IncidentService:
     async def _deliver(self, doc: dict[str, Any]) -> None:
         """Announce every recorded change not yet announced, then record that it was."""
         notified = dict(doc.get("notified") or {})
-        pending = [(i, c) for i, c in enumerate(doc.get("changes", [])) if c in NOTIFY_CHANGES and f"{i}:{c}" not in notified]
+        pending = [(i, c) for i, c in enumerate(doc.get("changes", [])) if c in NOTIFY_CHANGES and notified_key(i, c) not in notified]
         for index, change in pending:
             await self.notifier.incident_changed(doc, change)
-            notified[f"{index}:{change}"] = self.clock.now()
+            notified[notified_key(index, change)] = self.clock.now()
         if pending:
             await self.store.update(self.paths.incident(doc["incidentId"]), {"notified": notified})
             doc["notified"] = notified

@@ -125,7 +125,7 @@ class ProbeRunner:
     async def _outbound(self) -> Outcome:
         started = time.perf_counter()
         nonce = secrets.token_hex(8)
-        path = f"{self.paths.root}/state/outbound-probe-{self.identity.instance_id}"
+        path = self.paths.outbound_probe_state(self.identity.instance_id)
         try:
             await self.store.set(path, {"nonce": nonce, "ts": self.clock.now()})
             echoed = await self.store.get(path)

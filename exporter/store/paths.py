@@ -50,6 +50,16 @@ class Paths:
     def maintenance_windows(self) -> str:
         return f"{self.root}/maintenance"
 
+    @property
+    def incident_keys(self) -> str:
+        """One document per active (type, subject), naming its incident."""
+        return f"{self.root}/incident_keys"
+
+    @property
+    def alert_subjects(self) -> str:
+        """One document per (type, subject) an alert opened, naming its newest incident."""
+        return f"{self.root}/alert_subjects"
+
     # documents
     @property
     def config(self) -> str:
@@ -58,6 +68,15 @@ class Paths:
     @property
     def state(self) -> str:
         return f"{self.root}/state/current"
+
+    @property
+    def watchdog_state(self) -> str:
+        """When any instance last heard Alertmanager's Watchdog."""
+        return f"{self.root}/state/watchdog"
+
+    def outbound_probe_state(self, instance_id: str) -> str:
+        """The document the outbound probe of one instance writes and reads back."""
+        return f"{self.root}/state/{validate_id(f'outbound-probe-{instance_id}')}"
 
     def lock(self, name: str = LOCK_NAME) -> str:
         return f"{self.locks}/{validate_id(name)}"
@@ -76,3 +95,9 @@ class Paths:
 
     def maintenance(self, window_id: str) -> str:
         return f"{self.maintenance_windows}/{validate_id(window_id)}"
+
+    def incident_key(self, open_key: str) -> str:
+        return f"{self.incident_keys}/{validate_id(open_key)}"
+
+    def alert_subject(self, open_key: str) -> str:
+        return f"{self.alert_subjects}/{validate_id(open_key)}"

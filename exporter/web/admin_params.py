@@ -16,13 +16,11 @@ from typing import Any, Iterable, Sequence
 
 from aiohttp import web
 
-from exporter.domain.incidents import SEVERITIES
-from exporter.services.probes import PROBE_TYPES
+from exporter.domain.vocabulary import PROBE_RESULTS, PROBE_TYPES, SEVERITIES
 from exporter.web.admin_http import ApiError
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-PROBE_RESULTS = ("PASS", "FAIL", "SKIP")
 # Ids as longrun writes them: incident ids and lock names are path-safe by construction.
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,300}$"
 LOCK_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"

@@ -16,8 +16,8 @@ The rule (CONTRACT.md, "HTTP"):
 - Tokens are compared with ``hmac.compare_digest`` on bytes, never echoed in an
   answer, and never read from the query string.
 
-    verdict = decide(Access.READ, Caller(remote="10.0.0.7", authorization=None), admin_token="s3cret")
-    verdict.status           # 401, with WWW-Authenticate: Bearer
+    refused = decide(Access.READ, Caller(remote="10.0.0.7", authorization=None), admin_token="s3cret")
+    refused.status           # 401, with WWW-Authenticate: Bearer
     refusal(request, Access.WRITE, admin_token)   # None when allowed, else the JSON answer
 """
 
@@ -58,7 +58,7 @@ class Caller:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Refusal:
     """A refusal: HTTP status, a message safe to show, and headers (WWW-Authenticate on 401)."""
 
     status: int
@@ -78,15 +78,15 @@ def is_loopback(remote: str | None) -> bool:
     return (mapped or address).is_loopback
 
 
-def decide(access: Access, caller: Caller, admin_token: str | None) -> Verdict | None:
+def decide(access: Access, caller: Caller, admin_token: str | None) -> Refusal | None:
     """None when the caller may go on, else the refusal. Pure: no request, no clock."""
     local = is_loopback(caller.remote) and not caller.proxied
     if not admin_token:
         if access is Access.WRITE:
-            return Verdict(403, f"admin API mutations are disabled: {ENABLE_HINT}")
+            return Refusal(403, f"admin API mutations are disabled: {ENABLE_HINT}")
         if local:
             return None
-        return Verdict(403, f"admin API reads are open to loopback clients only; to read from elsewhere {ENABLE_HINT}")
+        return Refusal(403, f"admin API reads are open to loopback clients only; to read from elsewhere {ENABLE_HINT}")
     if caller.authorization is None:
         if access is Access.READ and local:
             return None
@@ -99,9 +99,9 @@ def decide(access: Access, caller: Caller, admin_token: str | None) -> Verdict |
     return None
 
 
-def _unauthorized(message: str, error: str | None) -> Verdict:
+def _unauthorized(message: str, error: str | None) -> Refusal:
     challenge = CHALLENGE + (f', error="{error}"' if error else "")
-    return Verdict(401, message, {"WWW-Authenticate": challenge})
+    return Refusal(401, message, {"WWW-Authenticate": challenge})
 
 
 def redact(body: AnyStr, secret: str | None) -> AnyStr:
@@ -124,10 +124,10 @@ def caller_of(request: web.BaseRequest) -> Caller:
 
 def refusal(request: web.BaseRequest, access: Access, admin_token: str | None) -> web.Response | None:
     """The JSON refusal for this request, or None when it may proceed."""
-    verdict = decide(access, caller_of(request), admin_token)
-    if verdict is None:
+    refused = decide(access, caller_of(request), admin_token)
+    if refused is None:
         return None
-    return web.json_response({"error": verdict.message}, status=verdict.status, headers=verdict.headers)
+    return web.json_response({"error": refused.message}, status=refused.status, headers=refused.headers)
 
 
 class RedactingLog(logging.LoggerAdapter):

@@ -31,7 +31,7 @@ from aiohttp import web
 from exporter.domain.slots import slots_between
 from exporter.metrics.refresh import RefreshLoop
 from exporter.runtime import Runtime
-from exporter.services.probes import PROBE_TYPES
+from exporter.domain.vocabulary import PROBE_TYPES
 from exporter.store import Filter, Order, StoreError
 from exporter.web.admin_read import lock_view
 from exporter.web.auth import Access, redact, refusal

@@ -46,7 +46,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from alerting.telegram.pacing import Limits
+from alerting.telegram.pacing import RateLimits
 from exporter.runtime import Runtime
 from exporter.settings import Settings
 from exporter.store.base import Order
@@ -64,7 +64,7 @@ CHATS = (GROUP, PERSON)
 WEBHOOK_TOKEN = "resilience-webhook-token-0123456789"
 CLIENT_TIMEOUT = 1.0  # seconds of real time: a hung request costs this much
 SLOW_CLIENT_TIMEOUT = 0.3  # where every request is slow
-LIMITS = Limits()
+LIMITS = RateLimits()
 _HEADER = re.compile(r"<b>(FIRING|RESOLVED) \d+</b>")
 _HOST = re.compile(r"host-(\d+)")
 
