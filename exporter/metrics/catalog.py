@@ -25,12 +25,14 @@ ALERT_STATUSES = ("firing", "resolved")
 # 413 size, 503 store down or too slow (Alertmanager retries only that one).
 WEBHOOK_ERROR_CODES = ("400", "401", "403", "413", "503")
 INCIDENT_SOURCES = ("monitor", "alertmanager", "manual")
+# Acknowledgement times (seconds): around the runbook's response times, 300 / 900 / 3600.
+ACK_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0)
 
 
 @dataclass(frozen=True)
 class MetricSpec:
     name: str  # without the longrun_ prefix; counters without _total
-    kind: Literal["gauge", "counter", "info"]
+    kind: Literal["gauge", "counter", "info", "histogram"]
     help: str
     labels: tuple[str, ...] = ()
 
@@ -45,6 +47,8 @@ class MetricSpec:
             return (self.full_name + "_total",)
         if self.kind == "info":
             return (self.full_name + "_info",)
+        if self.kind == "histogram":
+            return tuple(self.full_name + suffix for suffix in ("_bucket", "_count", "_sum"))
         return (self.full_name,)
 
 
@@ -103,6 +107,10 @@ CATALOG: tuple[MetricSpec, ...] = (
     MetricSpec("telegram_messages", "counter", "Telegram sends by outcome.", ("result",)),
     MetricSpec("outbox_depth", "gauge", "Messages waiting in the outbox."),
     MetricSpec("outbox_oldest_timestamp_seconds", "gauge", "When the oldest waiting message was queued (0 when empty)."),
+    # response times (chat-ops)
+    MetricSpec("incident_ack_seconds", "histogram",
+               "Seconds from an incident being known to its first acknowledgement (or a person resolving it).",
+               ("severity",)),
     # maintenance windows
     MetricSpec("maintenance_active", "gauge", "1 while a maintenance window runs (planned work: not counted, not paged)."),
     MetricSpec("maintenance_seconds", "counter", "Seconds inside maintenance windows since this process started."),

@@ -18,8 +18,11 @@ from itertools import product
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from prometheus_client import PlatformCollector, ProcessCollector
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, InfoMetricFamily, Metric,
+)
 from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.utils import floatToGoString
 
 from exporter.metrics import catalog
 from exporter.metrics.catalog import CATALOG, MetricSpec
@@ -43,6 +46,7 @@ _INITIAL: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {
     ("type", "result"): tuple(product(catalog.PROBE_TYPES, catalog.PROBE_RESULTS)),
     ("type", "severity"): tuple(product(catalog.INCIDENT_TYPES, catalog.SEVERITIES)),
     ("source",): tuple(product(catalog.INCIDENT_SOURCES)),
+    ("severity",): tuple(product(catalog.SEVERITIES)),
     ("job",): tuple(product(catalog.JOBS)),
     ("name",): tuple(product(catalog.THRESHOLD_NAMES)),
     ("status",): tuple(product(catalog.ALERT_STATUSES)),
@@ -62,13 +66,19 @@ def empty_family(spec: MetricSpec) -> Metric:
         return CounterMetricFamily(spec.full_name, spec.help, labels=spec.labels)
     if spec.kind == "info":
         return InfoMetricFamily(spec.full_name, spec.help, labels=())
+    if spec.kind == "histogram":
+        return HistogramMetricFamily(spec.full_name, spec.help, labels=spec.labels)
     return GaugeMetricFamily(spec.full_name, spec.help, labels=spec.labels)
 
 
 def family(spec: MetricSpec, reading: Reading) -> Metric:
     """The family of ``spec`` holding ``reading``, labelled series initialised to 0."""
     metric = empty_family(spec)
-    if spec.kind == "info":
+    if spec.kind == "histogram":
+        for values, hist in (reading or {}).items():  # a Mapping of label values -> ack_feed.Histogram
+            buckets = [(floatToGoString(bound), count) for bound, count in hist.buckets]  # "60.0", "+Inf"
+            metric.add_metric([str(v) for v in values], buckets, hist.total)
+    elif spec.kind == "info":
         for values in (reading or {}):
             metric.add_metric([], dict(zip(spec.labels, values, strict=True)))
     elif not spec.labels:

@@ -266,6 +266,8 @@ READERS: dict[str, Reader] = {
     "outbox_oldest_timestamp_seconds": lambda s: epoch(_outbox(s).oldest_created_at) if _outbox(s) else 0.0,
     # Exported once the catalog names it: MetricSpec("scrape_errors", "counter", ..., ("metric",)).
     "scrape_errors": lambda s: _labelled(s.scrape_errors),
+    # response times
+    "incident_ack_seconds": lambda s: s.refresh.acks.histograms(),
     # maintenance windows
     "maintenance_active": lambda s: s.refresh.maintenance.active(s.now),
     "maintenance_seconds": lambda s: s.refresh.maintenance.seconds(s.now),

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 from exporter.jobs.scheduler import JobStats
 from exporter.metrics.feeds import HeartbeatFeed, OpenIncidentsFeed, ProbeFeed, RecentIncidentsFeed, RollupFeed
 from exporter.metrics.incident_view import IncidentView
+from exporter.metrics.ack_feed import AckFeed
 from exporter.metrics.maintenance_feed import MaintenanceFeed
 from exporter.store import StoreError
 
@@ -51,6 +52,7 @@ class RefreshPlan:
     recent_incidents: int = 5
     rollups: int = 60
     maintenance: int = 5
+    acks: int = 5
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class RefreshLoop:
         self.rollups = RollupFeed(runtime)
         self.maintenance = MaintenanceFeed(runtime)
         self.heartbeats.maintenance = self.maintenance.spans
+        self.acks = AckFeed(runtime)
         self.stats = JobStats()
         self.refreshed = asyncio.Event()  # set after every pass; for waiters such as tests
         self._parts = (
@@ -102,6 +105,7 @@ class RefreshLoop:
             _Part(self.probes.name, plan.probes, self.probes.refresh),
             _Part(RecentIncidentsFeed.name, plan.recent_incidents, RecentIncidentsFeed(runtime, self.incidents).refresh),
             _Part(self.rollups.name, plan.rollups, self.rollups.refresh),
+            _Part(self.acks.name, plan.acks, self.acks.refresh),
         )
         self._due: dict[str, datetime] = {}
         self._failing = False
