@@ -45,6 +45,7 @@ from exporter.settings import Settings
 from exporter.store import DocumentStore, Paths, StoreError, open_store
 from exporter.store.instrumented import InstrumentedStore
 from exporter.target import TargetClient
+from exporter.web.http_stats import HttpStats
 
 log = logging.getLogger("longrun")
 
@@ -73,6 +74,7 @@ class Runtime:
     watchdog: WatchdogMonitor | None = None
     maintenance: MaintenanceService | None = None
     chatops: ChatOps | None = None
+    http: HttpStats = field(default_factory=HttpStats)  # what the HTTP server refused or closed
     # The metrics: the loop that keeps their store-derived part current, and the registry /metrics serves.
     refresh: RefreshLoop = field(init=False)
     metrics: CollectorRegistry = field(init=False)

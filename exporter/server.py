@@ -20,6 +20,7 @@ from exporter.runtime import Runtime
 from exporter.settings import Settings
 from exporter.web.app import create_app
 from exporter.web.status_page import collect, usable_snapshot
+from exporter.web.server import CONNECTIONS, start_site
 
 log = logging.getLogger("longrun")
 
@@ -48,6 +49,7 @@ async def serve(settings: Settings, *, clock: Clock | None = None, stop: asyncio
             watchdog = [runtime.watchdog.run(stop)] if runtime.watchdog is not None else []
             runtime.chatops.status = lambda: collect(runtime, usable_snapshot(runtime.refresh, runtime))  # /status
             await asyncio.gather(runtime.scheduler.run(stop), runtime.alerts.run(stop), runtime.chatops.run(stop),
+                                 app[CONNECTIONS].run(stop),
                                  *watchdog)
         finally:
             refresh.cancel()
@@ -58,9 +60,8 @@ async def serve(settings: Settings, *, clock: Clock | None = None, stop: asyncio
 
 
 async def _bind(runner: web.AppRunner, settings: Settings) -> None:
-    site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
     try:
-        await site.start()
+        await start_site(runner, settings.listen_host, settings.listen_port)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise StartupError(

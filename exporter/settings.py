@@ -108,6 +108,14 @@ class Settings:
 
     log_level: str = "INFO"
 
+    # The HTTP server's own limits against stalled or flooding clients (exporter/web/server.py).
+    http_max_connections: int = 256
+    http_header_timeout: float = 10.0
+    http_body_timeout: float = 30.0
+    http_idle_timeout: float = 60.0
+    # Host names (besides localhost, 127.0.0.1 and [::1]) accepted by a loopback listener.
+    allowed_hosts: tuple[str, ...] = ()
+
     @property
     def listen(self) -> str:
         return f"{self.listen_host}:{self.listen_port}"
@@ -166,6 +174,22 @@ def _one_chat_id(value: Any, key: str) -> str | None:
     return ids[0] if ids else None
 
 
+def _count(value: Any, key: str) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise SettingsError(f"{key}: expected a whole number from 1 to 1000000, got {value!r}")
+    return int(text)
+
+
+def _host_names(value: Any, key: str) -> tuple[str, ...]:
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    names = tuple(str(item).strip().lower() for item in items if str(item).strip())
+    for name in names:
+        if not re.fullmatch(r"[a-z0-9.-]{1,253}|\[[0-9a-f:.]{2,45}\]", name):
+            raise SettingsError(f"{key}: {name[:80]!r} is not a host name (letters, digits, dots and dashes; IPv6 in brackets)")
+    return names
+
+
 def _log_level(value: Any, key: str) -> str:
     level = str(value).strip().upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -211,6 +235,11 @@ _KEYS: dict[str, tuple[str, Any]] = {
     "LONGRUN_INBOUND_INTERVAL": ("inbound_interval", _duration),
     "LONGRUN_REFRESH_INTERVAL": ("refresh_interval", _duration),
     "LONGRUN_LOG_LEVEL": ("log_level", _log_level),
+    "LONGRUN_HTTP_MAX_CONNECTIONS": ("http_max_connections", _count),
+    "LONGRUN_HTTP_HEADER_TIMEOUT": ("http_header_timeout", _duration),
+    "LONGRUN_HTTP_BODY_TIMEOUT": ("http_body_timeout", _duration),
+    "LONGRUN_HTTP_IDLE_TIMEOUT": ("http_idle_timeout", _duration),
+    "LONGRUN_ALLOWED_HOSTS": ("allowed_hosts", _host_names),
 }
 
 

@@ -27,6 +27,9 @@ WEBHOOK_ERROR_CODES = ("400", "401", "403", "413", "503")
 INCIDENT_SOURCES = ("monitor", "alertmanager", "manual")
 # Acknowledgement times (seconds): around the runbook's response times, 300 / 900 / 3600.
 ACK_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0)
+# Why the HTTP server closed a connection, and why it refused a request before any route saw it.
+HTTP_CLOSE_REASONS = ("header_timeout", "body_timeout", "idle_timeout", "write_timeout", "over_limit")
+HTTP_REFUSAL_CAUSES = ("malformed", "header_too_long", "host")
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,15 @@ CATALOG: tuple[MetricSpec, ...] = (
     MetricSpec("maintenance_seconds", "counter", "Seconds inside maintenance windows since this process started."),
     MetricSpec("maintenance_silence_failures", "counter",
                "Alertmanager silence calls for maintenance windows that failed (retried until the window ends)."),
+    # the HTTP server protecting itself (exporter/web/server.py)
+    MetricSpec("http_connections", "gauge", "HTTP connections open now."),
+    MetricSpec("http_connection_limit", "gauge",
+               "Most HTTP connections held at once (LONGRUN_HTTP_MAX_CONNECTIONS, lowered under ulimit -n)."),
+    MetricSpec("http_connections_closed", "counter",
+               "HTTP connections the server closed: past a deadline, or to stay under the cap.", ("reason",)),
+    MetricSpec("http_requests_refused", "counter",
+               "Requests refused before any route: not valid HTTP, a header too long, a Host not allowed.", ("cause",)),
+    MetricSpec("http_accept_errors", "counter", "accept() calls that failed for want of file descriptors."),
     # identity
     MetricSpec("build", "info", "Version, commit and instance of this process.", ("version", "commit", "instance_id")),
 )

@@ -53,6 +53,8 @@ _INITIAL: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {
     ("code",): tuple(product(catalog.WEBHOOK_ERROR_CODES)),
     ("result",): tuple(product(catalog.TELEGRAM_RESULTS)),
     ("operation",): tuple(product(STORE_OPERATIONS)),
+    ("reason",): tuple(product(catalog.HTTP_CLOSE_REASONS)),
+    ("cause",): tuple(product(catalog.HTTP_REFUSAL_CAUSES)),
 }
 
 

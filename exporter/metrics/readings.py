@@ -273,6 +273,12 @@ READERS: dict[str, Reader] = {
     "maintenance_seconds": lambda s: s.refresh.maintenance.seconds(s.now),
     "maintenance_silence_failures":
         lambda s: float(s.runtime.maintenance.stats.failures) if s.runtime.maintenance is not None else 0.0,
+    # the HTTP server
+    "http_connections": lambda s: float(s.runtime.http.open),
+    "http_connection_limit": lambda s: float(s.runtime.http.limit),
+    "http_connections_closed": lambda s: _labelled(s.runtime.http.closed),
+    "http_requests_refused": lambda s: _labelled(s.runtime.http.refused),
+    "http_accept_errors": lambda s: float(s.runtime.http.accept_errors),
     # identity
     "build": lambda s: {(s.runtime.identity.service_version, s.runtime.identity.commit, s.runtime.identity.instance_id): 1.0},
 }

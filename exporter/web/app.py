@@ -16,6 +16,7 @@ from exporter.runtime import Runtime
 from exporter.web.admin_http import MALFORMED_BODY
 from exporter.web.auth import RedactingLog
 from exporter.web.keys import RUNTIME
+from exporter.web.server import CONNECTIONS, ConnectionGuard, limits_from, track_connection
 
 log = logging.getLogger("longrun.web")
 
@@ -37,6 +38,9 @@ async def json_errors(request: web.Request, handler):
         return _json_error(exc.status, message, exc.headers)
     except web.RequestPayloadError:  # a body that does not decode (Content-Encoding: gzip that is not gzip...)
         return _json_error(400, MALFORMED_BODY)
+    except ConnectionError:  # the client left (or the server gave up on it) before its body was complete
+        log.debug("client left during %s %s", request.method, request.path)
+        return _json_error(400, "connection closed before the request body was complete")
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return web.json_response({"error": "internal error; see the server log"}, status=500)
@@ -73,6 +77,15 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+def _connection_limits(settings):
+    limits = limits_from(settings)
+    if limits.max_connections < settings.http_max_connections:
+        log.warning("HTTP connections capped at %d, below LONGRUN_HTTP_MAX_CONNECTIONS=%d, to keep file descriptors "
+                    "for the store and the jobs under the open-file limit (ulimit -n); raise the limit for more",
+                    limits.max_connections, settings.http_max_connections)
+    return limits
+
+
 def create_app(runtime: Runtime) -> web.Application:
     from alerting import webhook
     from exporter.web import admin, inbound, metrics, status_page
@@ -80,8 +93,10 @@ def create_app(runtime: Runtime) -> web.Application:
     settings = runtime.settings
     secrets = (settings.admin_token, settings.webhook_token, settings.telegram_bot_token)
     server_log = RedactingLog(logging.getLogger("aiohttp.server"), secrets)
-    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY, handler_args={"logger": server_log})
+    app = web.Application(middlewares=[track_connection, json_errors], client_max_size=MAX_BODY,
+                          handler_args={"logger": server_log})
     app[RUNTIME] = runtime
+    app[CONNECTIONS] = ConnectionGuard(_connection_limits(settings), runtime.http)
     app.router.add_get("/health", health)
     metrics.add_routes(app)
     admin.add_routes(app)

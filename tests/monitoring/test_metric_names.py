@@ -26,6 +26,7 @@ def _domains() -> dict[str, dict[str, frozenset[str] | None]]:
     known = {
         "window": catalog.WINDOWS, "severity": catalog.SEVERITIES, "status": catalog.ALERT_STATUSES,
         "source": catalog.INCIDENT_SOURCES, "name": catalog.THRESHOLD_NAMES, "job": catalog.JOBS,
+        "reason": catalog.HTTP_CLOSE_REASONS, "cause": catalog.HTTP_REFUSAL_CAUSES,
     }
     domains: dict[str, dict[str, frozenset[str] | None]] = {}
     for spec in CATALOG:
