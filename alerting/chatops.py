@@ -30,11 +30,15 @@ from alerting.telegram.bot_api import BotApi
 from alerting.telegram.callbacks import CallbackHandler
 from alerting.telegram.commands import CommandHandler
 from alerting.telegram.keyboards import Buttons, secret_from_token
+from alerting.alertmanager.silences import SilenceClient
+from alerting.telegram.maintenance_command import MaintenanceCommand
 from alerting.telegram.refs import ButtonRefs
+from alerting.telegram.silencing import IncidentSilencer
 from alerting.telegram.updates import Leading, UpdatePoller
 from exporter.clock import Clock
 from exporter.services.config import ConfigSource
 from exporter.services.incidents import IncidentService
+from exporter.services.maintenance import MaintenanceService
 from exporter.store import DocumentStore, Paths
 
 log = logging.getLogger("longrun.chatops")
@@ -68,14 +72,16 @@ class ChatOps:
     @classmethod
     def build(cls, settings, store: DocumentStore, paths: Paths, clock: Clock,
               session: aiohttp.ClientSession | None, leadership: Leading, incidents: IncidentService,
-              config: ConfigSource, delivery: TelegramDelivery, *, poll_timeout: float = 25.0) -> "ChatOps":
+              config: ConfigSource, delivery: TelegramDelivery, *, poll_timeout: float = 25.0,
+              silences: SilenceClient | None = None, maintenance: MaintenanceService | None = None) -> "ChatOps":
         escalation = settings.telegram_escalation_chat_id
         access = Access(settings.telegram_admin_ids, [*delivery.chats.configured, *([escalation] if escalation else [])])
         if not delivery.enabled or delivery.outbox is None:
             return cls(access, None, None, None, None, None)
         refs = None
         if access.enabled:
-            refs = ButtonRefs(store, paths, Buttons(secret_from_token(settings.telegram_bot_token)))
+            buttons = Buttons(secret_from_token(settings.telegram_bot_token), silences=silences is not None)
+            refs = ButtonRefs(store, paths, buttons)
             if isinstance(delivery.notifier, TelegramNotifier):
                 delivery.notifier.buttons = refs
         elif session is not None:
@@ -87,8 +93,10 @@ class ChatOps:
             return cls(access, refs, reminders, None, None, None)
         api = BotApi(session, settings.telegram_api_base, settings.telegram_bot_token, timeout=settings.telegram_timeout)
         actions = IncidentActions(incidents, clock)
-        callbacks = CallbackHandler(api, access, refs, actions, clock)
-        commands = CommandHandler(api, access, actions, incidents, clock)
+        silencer = IncidentSilencer(silences, incidents, clock) if silences is not None else None
+        callbacks = CallbackHandler(api, access, refs, actions, clock, silencer)
+        commands = CommandHandler(api, access, actions, incidents, clock,
+                                  maintenance=MaintenanceCommand(maintenance) if maintenance is not None else None)
         chatops = cls(access, refs, reminders, None, callbacks, commands)
         chatops.poller = UpdatePoller(api, store, paths, clock, leadership, chatops.dispatch,
                                       instance_id=settings.instance_id, poll_timeout=poll_timeout)

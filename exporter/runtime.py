@@ -133,7 +133,8 @@ class Runtime:
         )
         retention = RetentionService(instrumented, paths, clock, config)
         monitor = MonitorJob(instrumented, paths, config, incidents, heartbeat, probes, rollups, settings.monitor_interval)
-        chatops = ChatOps.build(settings, instrumented, paths, clock, session, leadership, incidents, config, telegram)
+        chatops = ChatOps.build(settings, instrumented, paths, clock, session, leadership, incidents, config, telegram,
+                                silences=silences, maintenance=maintenance)
         jobs = [heartbeat, *probe_jobs(probes, config, leadership, settings), monitor, RollupJob(rollups), RetentionJob(retention),
                 MaintenanceJob(maintenance, min(60.0, settings.heartbeat_interval)), *chatops.jobs]
         scheduler = Scheduler(clock, leadership, jobs)

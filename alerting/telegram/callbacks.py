@@ -29,6 +29,7 @@ from alerting.telegram.access import Access, owner_name
 from alerting.telegram.actions import IncidentActions
 from alerting.telegram.bot_api import BotApi, BotApiError
 from alerting.telegram.refs import ButtonRefs
+from alerting.telegram.silencing import IncidentSilencer
 from exporter.clock import Clock
 from exporter.store import StoreError
 
@@ -36,8 +37,10 @@ log = logging.getLogger("longrun.chatops")
 
 
 class CallbackHandler:
-    def __init__(self, api: BotApi, access: Access, refs: ButtonRefs, actions: IncidentActions, clock: Clock) -> None:
+    def __init__(self, api: BotApi, access: Access, refs: ButtonRefs, actions: IncidentActions, clock: Clock,
+                 silencer: IncidentSilencer | None = None) -> None:
         self.api, self.access, self.refs, self.actions, self.clock = api, access, refs, actions, clock
+        self.silencer = silencer
 
     async def handle(self, query: Mapping[str, Any]) -> str:
         user = query.get("from") if isinstance(query.get("from"), Mapping) else {}
@@ -54,7 +57,7 @@ class CallbackHandler:
         if not self.access.allowed_user(user):
             log.warning("chat-ops: user %s (not in TELEGRAM_ADMIN_IDS) pressed %s, refused", user.get("id"), press.action)
             return await self._answer(query, texts.REFUSED, "refused")
-        if press.action == "silence":
+        if press.action == "silence" and self.silencer is None:
             return await self._answer(query, "🔕 Silences need LONGRUN_ALERTMANAGER_URL; nothing was changed.",
                                       "unavailable")
         try:
@@ -66,7 +69,10 @@ class CallbackHandler:
             log.warning("chat-ops: button for an unknown incident (ref %s) pressed by %s", press.ref, user.get("id"))
             return await self._answer(query, texts.UNKNOWN_INCIDENT, "unknown")
         who = owner_name(user)
-        outcome = await self.actions.apply(incident_id, press.action, who)
+        if press.action == "silence":
+            outcome = await self.silencer.silence(incident_id, who)
+        else:
+            outcome = await self.actions.apply(incident_id, press.action, who)
         await self._answer(query, outcome.answer, outcome.result)
         if outcome.changed and outcome.incident is not None:
             await self._edit(message, outcome.incident, outcome.done, who)

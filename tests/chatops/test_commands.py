@@ -77,8 +77,14 @@ async def test_commands_from_a_foreign_chat_are_ignored(chat):
     assert (await chat.incident(incident["incidentId"]))["status"] == "open"
 
 
-async def test_maintenance_says_it_is_not_available_yet(chat):
-    chat.telegram.command(ADMIN, ALERT_CHAT, "/maintenance 30m deploy")
+async def test_maintenance_starts_a_window_through_the_maintenance_service(chat):
+    chat.telegram.command(ADMIN, ALERT_CHAT, "/maintenance 30m deploy 0.3")
+    chat.telegram.command(ADMIN, ALERT_CHAT, "/maintenance soon deploy")
     await chat.poll()
-    [text] = answers(chat)
-    assert "not available" in text
+
+    started, refused = answers(chat)
+    [window] = await chat.leader.runtime.maintenance.list()
+    assert window["reason"] == "deploy 0.3" and window["createdBy"] == "@alice"
+    assert (window["end"] - window["start"]).total_seconds() == 1800
+    assert started.startswith("🔧 Maintenance window") and window["id"] in started
+    assert refused.startswith("⛔ ") and "nothing was changed" in refused and "\n" not in refused
