@@ -38,6 +38,7 @@ from exporter.metrics.refresh import RefreshLoop
 from exporter.services.config import ConfigSource
 from exporter.services.incidents import IncidentService, Notifier
 from exporter.services.maintenance import MaintenanceService
+from exporter.services.maintenance_gate import MaintenanceGate
 from exporter.services.probes import InboundRegistry, ProbeRunner
 from exporter.services.retention import RetentionService
 from exporter.services.rollups import RollupService
@@ -132,7 +133,8 @@ class Runtime:
             maintenance=maintenance.spans,
         )
         retention = RetentionService(instrumented, paths, clock, config)
-        monitor = MonitorJob(instrumented, paths, config, incidents, heartbeat, probes, rollups, settings.monitor_interval)
+        planned = MaintenanceGate(incidents, maintenance.spans, clock)  # the monitor pages nobody for planned work
+        monitor = MonitorJob(instrumented, paths, config, planned, heartbeat, probes, rollups, settings.monitor_interval)
         chatops = ChatOps.build(settings, instrumented, paths, clock, session, leadership, incidents, config, telegram,
                                 silences=silences, maintenance=maintenance)
         jobs = [heartbeat, *probe_jobs(probes, config, leadership, settings), monitor, RollupJob(rollups), RetentionJob(retention),
