@@ -24,6 +24,7 @@ from typing import Any, Mapping
 import yaml
 
 from exporter import __version__
+from exporter.urls import safe_url
 
 
 class SettingsError(ValueError):
@@ -302,7 +303,7 @@ def _validated(s: Settings) -> Settings:
         url = getattr(s, name)
         if url and not re.match(r"^https?://", url):
             key = next(k for k, (n, _) in _KEYS.items() if n == name)
-            raise SettingsError(f"{key}: expected an http:// or https:// URL, got {url!r}")
+            raise SettingsError(f"{key}: expected an http:// or https:// URL, got {safe_url(url)!r}")
     if not s.instance_id:
         s = s.with_(instance_id=f"{socket.gethostname()}-{uuid.uuid4().hex[:12]}")
     return s

@@ -17,6 +17,8 @@ from typing import Any
 
 import aiohttp
 
+from exporter.urls import scrub
+
 COUNTERS = {
     "connectedCount": "connected_count",
     "reconnectingCount": "reconnecting_count",
@@ -72,7 +74,7 @@ class TargetClient:
         except asyncio.TimeoutError:
             return TargetStatus(up=False, error=f"no answer within {self.timeout:g}s")
         except aiohttp.ClientError as exc:
-            return TargetStatus(up=False, error=f"{exc.__class__.__name__}: {exc}"[:300])
+            return TargetStatus(up=False, error=scrub(f"{exc.__class__.__name__}: {exc}", self.url)[:300])
         try:
             body = json.loads(text)
         except ValueError:

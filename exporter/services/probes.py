@@ -36,6 +36,7 @@ from exporter.services.config import ConfigSource
 from exporter.settings import Settings
 from exporter.store import DocumentStore, Paths, StoreError
 from exporter.target import TargetClient
+from exporter.urls import safe_url, scrub
 
 log = logging.getLogger("longrun.probes")
 
@@ -184,11 +185,11 @@ class ProbeRunner:
                 details = {"sendStatus": response.status, "sendMs": round(elapsed, 3)}
                 if 200 <= response.status < 300:
                     return Outcome("PASS", elapsed, details=details)
-                return Outcome("FAIL", elapsed, f"{url} answered HTTP {response.status}", details)
+                return Outcome("FAIL", elapsed, f"{safe_url(url)} answered HTTP {response.status}", details)
         except asyncio.TimeoutError:
-            return Outcome("FAIL", error=f"{url} did not answer within {self.settings.probe_timeout:g}s")
-        except aiohttp.ClientError as exc:
-            return Outcome("FAIL", error=f"{url}: {exc.__class__.__name__}: {exc}"[:300])
+            return Outcome("FAIL", error=f"{safe_url(url)} did not answer within {self.settings.probe_timeout:g}s")
+        except (aiohttp.ClientError, ValueError) as exc:  # ValueError: a URL aiohttp cannot use
+            return Outcome("FAIL", error=scrub(f"{safe_url(url)}: {exc.__class__.__name__}: {exc}", url)[:300])
 
 
 async def _first(future: asyncio.Future, sleeper) -> bool:
