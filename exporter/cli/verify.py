@@ -5,6 +5,7 @@
 
 Exit 0 good, 1 failure (max gap over two intervals, bad documents, or the store
 unreachable), 2 insufficient data (coverage below insufficientDataThreshold).
+Slots inside maintenance windows are left out, as in the rollups.
 """
 
 from __future__ import annotations
@@ -46,13 +47,16 @@ async def verify(ctx: Context) -> int:
         end = parse_instant(ctx.args.end, "--end", bare_date="end") if ctx.args.end else slot_start(runtime.clock.now(), interval)
         start = end - timedelta(seconds=window)
         config = await runtime.config.load()
-        heartbeats = await scan_heartbeats(runtime.store, runtime.paths, start, end, interval, progress=Progress("verify: day"))
+        planned = await runtime.maintenance.spans(start, end)  # left out, as the rollups do
+        heartbeats = await scan_heartbeats(runtime.store, runtime.paths, start, end, interval, progress=Progress("verify: day"),
+                                           maintenance=planned)
         schedules = schedule_seconds(config)
         # A slot starting just before ``end`` stores its result a little after it.
         slack = timedelta(seconds=max(schedules.values(), default=0))
         results = await probe_results(runtime.store, runtime.paths, start, end + slack)
     outcome = Verification.of(heartbeats, check_probe_slots(start, end, schedules, results),
-                              coverage_threshold=config["insufficientDataThreshold"])
+                              coverage_threshold=config["insufficientDataThreshold"],
+                              maintenance_sec=planned.seconds_within(start, end))
     ctx.emit(outcome.to_dict(), outcome.summary_lines())
     if outcome.code:
         print(f"longrun: verify: {outcome.verdict} (exit {outcome.code}): {'; '.join(outcome.reasons)}", file=sys.stderr)

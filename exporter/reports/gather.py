@@ -15,6 +15,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 from exporter.domain.heartbeats import HeartbeatAccumulator, HeartbeatResult
 from exporter.domain.incidents import ACTIVE_STATUSES
+from exporter.domain.maintenance import Spans
+from exporter.domain.maintenance_heartbeats import OutsideWindows
 from exporter.reports.model import COMPUTED, MISSING, ROLLUP, DayRow
 from exporter.services.rollups import RollupService
 from exporter.store import DocumentStore, Filter, Order, Paths
@@ -29,15 +31,16 @@ def _quiet(done: int, total: int) -> None:
 
 
 async def scan_heartbeats(store: DocumentStore, paths: Paths, start: datetime, end: datetime, interval: float,
-                          *, progress: Progress = _quiet) -> HeartbeatResult:
+                          *, progress: Progress = _quiet, maintenance: Spans = Spans()) -> HeartbeatResult:
     """Heartbeats with ts in [start, end) through one HeartbeatAccumulator, seeded
     with the heartbeat before ``start`` so a restart across it counts.
 
     Read a day at a time: each query's range stays small, so the time to page
     through it does not grow with the window (a cursor deep into one long range
     costs more on both backends), while the accumulator spans the whole window.
+    Slots in the ``maintenance`` windows are left out (``OutsideWindows``).
     """
-    acc = HeartbeatAccumulator(start, end, interval)
+    acc = OutsideWindows(start, end, interval, maintenance) if maintenance else HeartbeatAccumulator(start, end, interval)
     before = await store.query(paths.heartbeats, where=[Filter("ts", "<", start)],
                                order_by=[Order("ts", descending=True)], limit=1)
     if before:

@@ -28,11 +28,13 @@ class Verification:
     probes: ProbeSlotCheck
     code: int
     reasons: tuple[str, ...]
+    maintenance_sec: float = 0.0  # seconds of the window inside maintenance windows: left out of the figures
 
     @classmethod
-    def of(cls, heartbeats: HeartbeatResult, probes: ProbeSlotCheck, *, coverage_threshold: float) -> "Verification":
+    def of(cls, heartbeats: HeartbeatResult, probes: ProbeSlotCheck, *, coverage_threshold: float,
+           maintenance_sec: float = 0.0) -> "Verification":
         code, reasons = verify_decision(heartbeats, coverage_threshold=coverage_threshold)
-        return cls(heartbeats, probes, code, tuple(reasons))
+        return cls(heartbeats, probes, code, tuple(reasons), maintenance_sec)
 
     @property
     def verdict(self) -> str:
@@ -40,7 +42,8 @@ class Verification:
 
     def to_dict(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "exitCode": self.code, "reasons": list(self.reasons),
-                "heartbeats": self.heartbeats.to_dict(), "probes": self.probes.to_dict()}
+                "heartbeats": self.heartbeats.to_dict(), "probes": self.probes.to_dict(),
+                "maintenanceSec": self.maintenance_sec}
 
     def summary_lines(self) -> list[str]:
         """What an operator reads: the window, the figures, and why the verdict."""
@@ -50,6 +53,8 @@ class Verification:
             f"window      {iso(hb.start)} .. {iso(hb.end)} ({hb.interval:g}s heartbeats)",
             f"heartbeats  {hb.written}/{hb.expected} written ({coverage}), {hb.missed} missed, max gap {hb.max_gap_sec:g}s",
         ]
+        if self.maintenance_sec:
+            lines.append(f"maintenance {self.maintenance_sec / 60:g} min in maintenance windows, left out of the figures")
         lines += [f"  gap       {iso(g.start)} -> {iso(g.end)}: {g.seconds:g}s, {g.missed_slots} missed"
                   for g in hb.largest_gaps[:3]]
         lines.append(f"documents   {hb.duplicates} duplicate, {hb.misaligned} misaligned, {hb.malformed} malformed, "

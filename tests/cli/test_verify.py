@@ -122,3 +122,17 @@ def test_bad_arguments_are_usage_errors(sqlite_cli, flags, named):
     result = sqlite_cli("verify", *flags)
     assert result.code == 64
     assert len(result.err_lines) == 1 and named in result.err
+
+
+def test_a_deploy_inside_a_maintenance_window_is_left_out(cli):
+    cli.simulate("--outage", "2026-03-10T11:20:00Z+3m", days=1, end=END)
+    assert verify(cli).code == 1                                   # the 240 s gap fails the hour ...
+    cli.ok("maintenance", "add", "--from", "2026-03-10T11:15:00Z", "--until", "2026-03-10T11:30:00Z",
+           "--reason", "deploy", "--yes")
+    result = verify(cli, "--json")
+    assert result.code == 0, result                                # ... unless it was planned work
+    report = result.json()
+    hb = report["heartbeats"]
+    assert (hb["expected"], hb["written"], hb["missed"], hb["maxGapSec"]) == (HOUR - 15, HOUR - 15, 0, 60)
+    assert report["maintenanceSec"] == 900
+    assert "maintenance 15 min in maintenance windows" in verify(cli).out
