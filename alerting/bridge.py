@@ -51,7 +51,7 @@ from alerting.alertmanager.payload import Alert, WebhookPayload, notification_ke
 from alerting.dedup import Verdict, closing_time, ended_already, entry, entry_id, holds_all, judge, undelivered
 from alerting.delivery import TelegramDelivery
 from alerting.mapping import SEVERITIES, AlertMapping, IncidentTarget, RuleLike
-from alerting.telegram.format import render_group
+from alerting.telegram.group import render_group
 from exporter.clock import Clock
 from exporter.domain.incidents import is_active, open_key
 from exporter.services.incidents import IncidentCounters, IncidentService

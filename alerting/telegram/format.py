@@ -1,12 +1,11 @@
-"""Telegram messages (parse mode HTML) for alert groups and incident changes. Pure.
+"""Telegram messages (parse mode HTML): alert blocks and incident changes. Pure.
 
-Every interpolated value is escaped; only http(s) URLs become links. A group
-notification is one logical message, split only between alert blocks into
-parts of at most 4096 UTF-16 code units; an alert block too long on its own is
-shortened (its description first), never dropped.
+Every interpolated value is escaped; only http(s) URLs become links. An alert
+block too long for its budget is shortened (its description first), never
+dropped. ``alerting.telegram.group`` lays a whole group notification out from
+these blocks and one-line alerts.
 
-    for text in render_group(payload, now=clock.now()):
-        outbox_messages.append(text)            # each at most 4096 units, well-formed HTML
+    block = fit_block(alert, now, payload.external_url, budget=1500)
     text = render_incident_change(incident_doc, "resolved")
 
 Lengths are measured on the escaped HTML in UTF-16 units, which is never less
@@ -18,9 +17,9 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
-from alerting.alertmanager.payload import Alert, WebhookPayload
+from alerting.alertmanager.payload import Alert
 
 LIMIT = 4096
 
@@ -36,7 +35,6 @@ _MAX_HREF_UNITS = 1024
 _CAP_NAME = 200
 _CAP_SUMMARY = 600
 _CAP_LABEL = 200
-_CAP_TITLE = 300
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -58,70 +56,11 @@ def humanize_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
-# ---------------------------------------------------------------- alert groups
+# ---------------------------------------------------------------- alert blocks (grouped by alerting.telegram.group)
 
 
-def render_group(payload: WebhookPayload, *, now: datetime, limit: int = LIMIT) -> list[str]:
-    """The messages for one group notification: every alert present, each message within ``limit``."""
-    alerts = sorted(payload.alerts, key=lambda a: (a.status != "firing", a.starts_at, a.fingerprint))
-    firing, resolved = payload.count("firing"), payload.count("resolved")
-    title = _group_title(payload)
-    widest = len(str(len(alerts)))
-    header_units = utf16_len(_header(firing, resolved, title, part=(10**widest - 1, 10**widest - 1)))
-    notice = _truncated_notice(payload.truncated_alerts)
-    first_budget = limit - header_units - utf16_len(notice) - 2
-    rest_budget = limit - header_units - 2
-    blocks = [_fit_block(alert, now, payload.external_url, first_budget) for alert in alerts]
-    parts = _pack(blocks, first_budget, rest_budget)
-    messages = []
-    for k, part in enumerate(parts, start=1):
-        head = _header(firing, resolved, title, part=(k, len(parts)) if len(parts) > 1 else None)
-        if k == 1 and notice:
-            head += notice
-        messages.append(head + "\n\n" + "\n\n".join(part))
-    return messages
-
-
-def _header(firing: int, resolved: int, title: str, part: tuple[int, int] | None) -> str:
-    counts = []
-    if firing:
-        counts.append(f"{FIRING_ICON} <b>FIRING {firing}</b>")
-    if resolved:
-        counts.append(f"{RESOLVED_ICON} <b>RESOLVED {resolved}</b>")
-    line = " · ".join(counts) + f" · {title}"
-    return line + (f" (part {part[0]}/{part[1]})" if part else "")
-
-
-def _group_title(payload: WebhookPayload) -> str:
-    labels = payload.group_labels or {"receiver": payload.receiver}
-    text = ", ".join(f"{name}={value}" for name, value in sorted(labels.items()))
-    return f"<b>{_clip(text, _CAP_TITLE)}</b>"
-
-
-def _truncated_notice(truncated: int) -> str:
-    if not truncated:
-        return ""
-    return (f"\n⚠️ Alertmanager left out {truncated} more alert{'s' if truncated != 1 else ''} "
-            f"of this group (truncatedAlerts={truncated}, see max_alerts).")
-
-
-def _pack(blocks: Sequence[str], first_budget: int, rest_budget: int) -> list[list[str]]:
-    """Greedy: fill each part with whole blocks; blocks are joined by a blank line."""
-    parts: list[list[str]] = [[]]
-    used = 0
-    for block in blocks:
-        size = utf16_len(block)
-        budget = first_budget if len(parts) == 1 else rest_budget
-        if parts[-1] and used + 2 + size > budget:
-            parts.append([])
-            used = 0
-        used += size + (2 if parts[-1] else 0)
-        parts[-1].append(block)
-    return parts
-
-
-def _fit_block(alert: Alert, now: datetime, external_url: str, budget: int) -> str:
-    """The alert block, its description cut to fit ``budget`` if need be, or a compact form."""
+def fit_block(alert: Alert, now: datetime, external_url: str, budget: int) -> str | None:
+    """The alert block, its description cut to fit ``budget`` if need be; None when even that is too long."""
     description = alert.annotations.get("description", "")
     full = _alert_block(alert, now, _escape(description))
     if utf16_len(full) <= budget:
@@ -130,7 +69,7 @@ def _fit_block(alert: Alert, now: datetime, external_url: str, budget: int) -> s
     room = budget - utf16_len(_alert_block(alert, now, "", see))
     if room >= 80:
         return _alert_block(alert, now, _clip(description, room), see)
-    return _compact_block(alert, see)
+    return None
 
 
 def _alert_block(alert: Alert, now: datetime, description_html: str, note: str = "") -> str:
@@ -151,13 +90,6 @@ def _alert_block(alert: Alert, now: datetime, description_html: str, note: str =
     if links := _links(alert):
         lines.append(links)
     return "\n".join(lines)
-
-
-def _compact_block(alert: Alert, see: str) -> str:
-    icon, word = (FIRING_ICON, "FIRING") if alert.status == "firing" else (RESOLVED_ICON, "RESOLVED")
-    name = _clip(alert.name or alert.fingerprint, _CAP_NAME)
-    summary = _clip(alert.annotations.get("summary", ""), _CAP_NAME)
-    return f"{icon} <b>{word}</b> · <b>{name}</b>\n{summary} {see}".rstrip()
 
 
 def _label_line(labels: Mapping[str, str]) -> str:
@@ -278,3 +210,8 @@ def _link(url: str, label: str) -> str:
 
 def _when(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# The pieces other message layouts build on.
+clip = _clip
+link = _link

@@ -9,7 +9,7 @@ from datetime import timedelta
 from alerting.alertmanager.payload import notification_key, parse_payload
 from alerting.outbox import Outbox, OutboxWorker, OutgoingMessage, messages_for
 from alerting.telegram.pacing import Pacer
-from alerting.telegram.format import render_group
+from alerting.telegram.group import render_group
 from tests.alerting.builders import alert, webhook
 from tests.alerting.driving import eventually, run_workers
 from tests.alerting.pacing_checks import assert_within_telegram_limits

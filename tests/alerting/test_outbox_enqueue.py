@@ -6,7 +6,7 @@ import pytest
 
 from alerting.alertmanager.payload import notification_key, parse_payload
 from alerting.outbox import BACKOFF_CAP, OutgoingMessage, backoff_delay, message_id, messages_for
-from alerting.telegram.format import render_group
+from alerting.telegram.group import render_group
 from tests.alerting.builders import alert, webhook
 
 

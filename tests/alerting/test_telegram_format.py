@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerting.alertmanager.payload import parse_payload
-from alerting.telegram.format import LIMIT, humanize_duration, render_group, render_incident_change, utf16_len
+from alerting.telegram.format import LIMIT, humanize_duration, render_incident_change, utf16_len
+from alerting.telegram.group import render_group
 from tests.alerting.builders import alert, webhook
 from tests.fixtures.fake_telegram import check_telegram_html
 
@@ -95,18 +96,17 @@ def test_an_alert_whose_every_field_is_huge_is_shortened_not_dropped():
     body = webhook(alert(1, labels=labels, annotations={"summary": big, "description": big,
                                                         "runbook_url": "https://x/" + "a" * 5_000}),
                    alert(2))
-    messages = render(body)
-    assert_sendable(messages)
-    joined = "\n".join(messages)
-    assert "(truncated" in joined
-    assert "host-2" in joined
+    [text] = render(body)
+    assert_sendable([text])
+    assert text.count("&lt;&amp;&gt;") > 10  # alert 1, on one line: its name and labels, clipped
+    assert "host-2" in text
 
 
 def test_five_hundred_alerts_are_all_present_across_parts_each_within_the_limit():
     alerts = [alert(i, annotations={"summary": f"Summary number {i} <&>", "description": "d" * 300})
               for i in range(500)]
     messages = render(webhook(*alerts))
-    assert len(messages) > 1
+    assert len(messages) == 13  # ⌈500/40⌉
     assert_sendable(messages)
     n = len(messages)
     for k, text in enumerate(messages, start=1):
@@ -114,18 +114,69 @@ def test_five_hundred_alerts_are_all_present_across_parts_each_within_the_limit(
         assert text.startswith("🔥 <b>FIRING 500</b>")
     joined = "\n".join(messages)
     for i in range(500):
-        assert joined.count(f"Summary number {i} &lt;&amp;&gt;\n") == 1, i
+        assert len(re.findall(rf"host-{i}:9469\b", joined)) == 1, i
+
+
+@pytest.mark.parametrize("n", [1, 2, 39, 40, 41, 300, 1000, 4000])
+def test_a_notification_of_n_alerts_takes_at_most_one_message_per_forty(n):
+    alerts = [alert(i, labels={"alertname": "DiskFull", "severity": "warning", "job": "node",
+                               "instance": f"node-{i:05d}", "mount": "/var/lib/<data>"},
+                    annotations={"summary": f"disk {i} is full", "description": "x" * 500}) for i in range(n)]
+    messages = render(webhook(*alerts))
+    assert len(messages) <= -(-n // 40)
+    assert_sendable(messages)
+    joined = "\n".join(messages)
+    for i in range(n):
+        assert joined.count(f"node-{i:05d}") == 1, i
+
+
+def test_the_first_alerts_come_in_full_and_the_rest_one_line_each_with_what_tells_them_apart():
+    alerts = [alert(i, labels={"alertname": "DiskFull", "severity": "warning", "job": "node",
+                               "instance": f"node-{i}", "mount": "/"}) for i in range(30)]
+    [text] = render(webhook(*alerts))
+    assert "No heartbeat from host-0" in text and "instance=<code>node-0</code>" in text  # in full
+    assert "🔥 <b>DiskFull</b> instance=node-29 · since 11:50\n" in text  # one line: only the label that differs
+    assert "job=node" not in text.split("node-29")[0].rsplit("\n", 1)[-1]
+
+
+def test_every_message_links_to_the_whole_group_in_alertmanager():
+    body = webhook(*[alert(i) for i in range(90)], receiver="tele gram",
+                   groupLabels={"alertname": 'Heart"beat', "team": "a&b"})
+    messages = render(body)
+    assert len(messages) == 3
+    href = ('http://alertmanager:9093/#/alerts?receiver=tele%20gram&amp;filter='
+            '%7Balertname%3D%22Heart%5C%22beat%22%2Cteam%3D%22a%26b%22%7D')
+    for text in messages:
+        assert f'<a href="{href}">📋 All 90 alerts in Alertmanager</a>' in text
+
+
+def test_without_an_http_external_url_there_is_no_link():
+    [text] = render(webhook(alert(1), externalURL="javascript:alert(1)"))
+    assert "<a href=\"javascript" not in text and "Alertmanager</a>" not in text
 
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.text(min_size=0, max_size=3_000), min_size=1, max_size=30))
-def test_any_descriptions_split_only_between_alerts(descriptions):
+def test_any_descriptions_keep_every_alert_and_the_first_in_full(descriptions):
     alerts = [alert(i, annotations={"summary": f"S{i}", "description": d}) for i, d in enumerate(descriptions)]
+    [text] = render(webhook(*alerts))
+    assert_sendable([text])
+    assert "\nS0\n" in text
+    for i in range(len(descriptions)):
+        assert len(re.findall(rf"host-{i}:9469\b", text)) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["instance", "pod", "x<y", "&amp;", "🔥"]),
+                                st.text(min_size=1, max_size=400), min_size=1), min_size=41, max_size=120))
+def test_hostile_labels_stay_escaped_and_no_tag_is_cut(label_sets):
+    alerts = [alert(i, labels={"alertname": "<b>Evil</b>", **labels, "n": f"n{i:04d}"})
+              for i, labels in enumerate(label_sets)]
     messages = render(webhook(*alerts))
+    assert len(messages) <= -(-len(alerts) // 40)
     assert_sendable(messages)
     joined = "\n".join(messages)
-    for i in range(len(descriptions)):
-        assert f"\nS{i}\n" in joined
+    assert "<b>Evil</b>" not in joined.replace("<b>&lt;b&gt;Evil&lt;/b&gt;</b>", "")
 
 
 def test_truncated_alerts_are_stated():
