@@ -12,7 +12,7 @@ some of its alerts resolved):
   when every episode recorded on an incident has resolved it closes at the
   latest endsAt (tsEnd, mttrSec), through ``IncidentService`` like every source.
 
-Then the group message (``render_group``) is saved in the outbox under
+Then the group message (``render_group_parts``) is saved in the outbox under
 ``notification_key``. Left out of it: alerts labelled ``delivery="direct"``,
 because Alertmanager sends those to Telegram itself (they say longrun may be
 unable to: every instance down, the store down); and firings of an episode
@@ -51,7 +51,7 @@ from alerting.alertmanager.payload import Alert, WebhookPayload, notification_ke
 from alerting.dedup import Verdict, closing_time, ended_already, entry, entry_id, holds_all, judge, undelivered
 from alerting.delivery import TelegramDelivery
 from alerting.mapping import SEVERITIES, AlertMapping, IncidentTarget, RuleLike
-from alerting.telegram.group import render_group
+from alerting.telegram.group import render_group_parts
 from exporter.clock import Clock
 from exporter.domain.incidents import is_active, open_key
 from exporter.services.incidents import IncidentCounters, IncidentService
@@ -133,7 +133,9 @@ class AlertBridge:
                 if not self.mapping.told_by_alertmanager(a.labels) and entry_id(a) not in receipt.ended]
         if told:
             shown = replace(payload, alerts=tuple(told))
-            receipt.messages = await self.delivery.send(notification_key(shown), render_group(shown, now=now))
+            parts = render_group_parts(shown, now=now)
+            receipt.messages = await self.delivery.send(notification_key(shown), [p.text for p in parts],
+                                                        [p.lines for p in parts])
         for alert in payload.alerts:
             self.alerts_received[alert.status] = self.alerts_received.get(alert.status, 0) + 1
         self.verdicts.update(receipt.verdicts)

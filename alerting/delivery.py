@@ -66,11 +66,12 @@ class TelegramDelivery:
         log.info("Telegram on: %d chat(s)%s", len(chat_ids), "" if worker else ", messages saved for the server to send")
         return cls(outbox, chats, worker)
 
-    async def send(self, dedup_key: str, texts: Sequence[str]) -> int:
-        """Save one logical message (its parts) for every chat; returns how many documents were new."""
+    async def send(self, dedup_key: str, texts: Sequence[str], lines: Sequence[Sequence[str]] = ()) -> int:
+        """Save one logical message (its parts) for every chat; returns how many documents were new.
+        ``lines[k]`` is part k's compact form, which lets the outbox merge it into a digest."""
         if self.outbox is None or not self.enabled or not texts:
             return 0
-        created = await self.outbox.enqueue(messages_for(dedup_key, texts, self.chats.configured))
+        created = await self.outbox.enqueue(messages_for(dedup_key, texts, self.chats.configured, lines=lines))
         self.wake()
         return created
 

@@ -5,7 +5,8 @@ announces is saved in the outbox under the dedup key
 ``incident:{incidentId}:{index}:{change}`` (``index`` is the change's place in
 the incident's ``changes``), for every configured chat, so announcing the same
 change again (the service retries undelivered changes on the next touch) sends
-nothing new.
+nothing new. Incident messages go ahead of group notifications in the outbox,
+P1 first (``priority_for``).
 
 Which changes get a message of their own (``announces``):
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Mapping, Protocol
 
-from alerting.outbox import ChatRoutes, Outbox, messages_for
+from alerting.outbox import ChatRoutes, Outbox, messages_for, priority_for
 from alerting.telegram.format import render_incident_change
 
 from exporter.domain.vocabulary import notified_key
@@ -68,7 +69,8 @@ class TelegramNotifier:
         key = dedup_key(incident_id, pending_index(incident, change), change)
         text = render_incident_change(incident, change)
         markup = await self.buttons.markup(incident) if self.buttons is not None else None
-        await self._outbox.enqueue(messages_for(key, [text], self._chats.configured, markup))
+        await self._outbox.enqueue(messages_for(key, [text], self._chats.configured, markup,
+                                                priority=priority_for(incident.get("severity"))))
         self._wake()
 
 

@@ -14,11 +14,23 @@ died mid-send expires after ``claim_timeout`` and the message is sent again.
     worker.wake()                       # after an enqueue: don't wait for the next poll
     await worker.run(stop_event)        # or: await worker.run_once()
 
-Document fields: chatId, text, part, seq (order within one enqueue), createdAt, nextAttemptAt, attempts,
-status (pending | sent | failed), dedupKey, sentAt, lastError, claimedBy,
-claimedUntil, telegramMessageId, configuredChatId, and replyMarkup (the inline buttons as JSON text) when it has any.
+Incident messages go first, P1 before P2 before P3, then the bulk (group
+notifications and digests), each lane in createdAt order: ``priority`` is 1-3
+for an incident message of that severity and 9 for bulk. Bulk leaves part of a
+group's per-minute sends to incident messages (``Limits.urgent_reserve``).
+When a chat's pending bulk is more than its rate lets through in the next
+minute, the worker merges it into digests (``alerting.digest``): one
+transaction writes the digest and marks each merged message ``merged`` with
+``mergedInto``, so nothing is dropped or sent twice; a digest takes the place
+of its first message, so the order is kept.
 
-Firestore needs a composite index on (status ==, createdAt asc, seq asc).
+Document fields: chatId, text, part, seq (order within one enqueue), priority, lines (the compact form
+a digest is made of), createdAt, nextAttemptAt, attempts, status (pending | sent | failed | merged),
+dedupKey, sentAt, lastError, claimedBy, claimedUntil, telegramMessageId, configuredChatId, mergedInto,
+and replyMarkup (the inline buttons as JSON text) when it has any.
+
+Firestore needs a composite index on (status ==, priority asc, createdAt asc, seq asc); documents
+saved before 0.3 (no priority) get one when a worker starts.
 """
 
 from __future__ import annotations
@@ -33,18 +45,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
+from alerting import digest
 from alerting.telegram.client import Delivered, Migrated, Permanent, RetryAfter, SendResult, TelegramClient, Transient
 from alerting.telegram.format import LIMIT, utf16_len
 from alerting.telegram.pacing import Pacer
 from exporter.clock import Clock
 from exporter.store.base import (
-    AlreadyExists, Document, DocumentStore, Filter, NotFound, Order, PreconditionFailed, StoreError,
+    MAX_BATCH, AlreadyExists, Document, DocumentStore, Filter, NotFound, Order, PreconditionFailed, StoreError,
+    Transaction, TransactionConflict, Write,
 )
 from exporter.store.paths import Paths
 
 log = logging.getLogger(__name__)
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED, MERGED = "pending", "sent", "failed", "merged"
+BULK = 9  # group notifications and digests; incident messages go first, by severity
+_INCIDENT_PRIORITY = {"P1": 1, "P2": 2, "P3": 3}
+
+
+def priority_for(severity: object) -> int:
+    """An incident message's place in the queue: P1 first; an unknown severity as P3."""
+    return _INCIDENT_PRIORITY.get(str(severity), 3)
 
 
 # ---------------------------------------------------------------- messages
@@ -57,6 +78,8 @@ class OutgoingMessage:
     dedup_key: str
     part: int = 1
     reply_markup: dict | None = None  # inline buttons (chat-ops), on the last part only
+    priority: int = BULK
+    lines: tuple[str, ...] = ()  # the compact form a digest is made of; none: never merged
 
     @property
     def message_id(self) -> str:
@@ -69,9 +92,12 @@ def message_id(dedup_key: str, chat_id: str, part: int) -> str:
 
 
 def messages_for(dedup_key: str, texts: Sequence[str], chat_ids: Iterable[str],
-                 reply_markup: dict | None = None) -> list[OutgoingMessage]:
-    """Every part of one logical message, for every chat; ``reply_markup`` goes on the last part."""
-    return [OutgoingMessage(str(chat), text, dedup_key, part, reply_markup if part == len(texts) else None)
+                 reply_markup: dict | None = None, *, priority: int = BULK,
+                 lines: Sequence[Sequence[str]] = ()) -> list[OutgoingMessage]:
+    """Every part of one logical message, for every chat; ``reply_markup`` goes on the last part,
+    ``lines[k]`` is part k's compact form."""
+    return [OutgoingMessage(str(chat), text, dedup_key, part, reply_markup if part == len(texts) else None,
+                            priority, tuple(lines[part - 1]) if part <= len(lines) else ())
             for chat in chat_ids for part, text in enumerate(texts, start=1)]
 
 
@@ -135,25 +161,71 @@ class Outbox:
         for m in messages:
             if utf16_len(m.text) > LIMIT or not m.text:
                 raise ValueError(f"message part {m.part} for chat {m.chat_id} is empty or longer than {LIMIT}")
-        now, created = self._clock.now(), 0
-        for seq, m in enumerate(messages):
+        now = self._clock.now()
+        documents = {self.path(m.message_id): _document(m, seq, now) for seq, m in enumerate(messages)}
+        existing = await self._store.get_many(list(documents))
+        new = [(path, data) for path, data in documents.items() if existing.get(path) is None]
+        created = 0
+        for start in range(0, len(new), MAX_BATCH):
+            chunk = new[start:start + MAX_BATCH]
             try:
-                await self._store.create(self.path(m.message_id), {
-                    "chatId": m.chat_id, "configuredChatId": m.chat_id, "text": m.text, "part": m.part, "seq": seq,
-                    "dedupKey": m.dedup_key, "createdAt": now, "nextAttemptAt": now, "attempts": 0,
-                    "status": PENDING, "sentAt": None, "lastError": None, "claimedBy": None, "claimedUntil": None,
-                    # JSON text: Firestore cannot hold the keyboard's array of arrays.
-                    **({"replyMarkup": json.dumps(m.reply_markup)} if m.reply_markup else {}),
-                })
+                await self._store.batch([Write("create", path, data) for path, data in chunk])
+                created += len(chunk)
+            except AlreadyExists:  # another instance saved some of them meanwhile: one at a time
+                created += await self._create_each(chunk)
+        return created
+
+    async def _create_each(self, documents: Sequence[tuple[str, dict]]) -> int:
+        created = 0
+        for path, data in documents:
+            try:
+                await self._store.create(path, data)
                 created += 1
             except AlreadyExists:
                 pass
         return created
 
     async def pending(self, limit: int | None = None) -> list[Document]:
-        """Pending messages, oldest first (in enqueue order within one enqueue)."""
+        """Pending messages: incident messages first (P1 first), then bulk; oldest first in each."""
         return await self._store.query(self._collection, where=[Filter("status", "==", PENDING)],
-                                       order_by=[Order("createdAt"), Order("seq")], limit=limit)
+                                       order_by=[Order("priority"), Order("createdAt"), Order("seq")], limit=limit)
+
+    async def give_priorities(self) -> int:
+        """Give a priority to pending messages saved before 0.3 (a query ordered by it would miss them)."""
+        given = 0
+        async for doc in self._store.stream(self._collection, where=[Filter("status", "==", PENDING)],
+                                            order_by=[Order("createdAt"), Order("seq")]):
+            if "priority" not in doc.data:
+                urgent = str(doc.data.get("dedupKey", "")).startswith("incident:")
+                await self._store.update(doc.path, {"priority": 3 if urgent else BULK})
+                given += 1
+        return given
+
+    async def merge(self, sources: Sequence[Document], made: digest.Digest) -> bool:
+        """Save ``made`` in place of its sources, in one transaction; False (nothing written) when one of
+        them changed since it was read (claimed, sent, merged elsewhere)."""
+        first = sources[0]
+        digest_id = hashlib.sha256("\0".join(made.sources).encode()).hexdigest()[:40]
+
+        async def work(tx: Transaction) -> bool:
+            for source in sources:
+                current = await tx.get(source.path)
+                if current is None or current.version != source.version:
+                    return False
+            tx.create(self.path(digest_id), {
+                **{k: first.data.get(k) for k in ("chatId", "configuredChatId", "createdAt", "seq", "nextAttemptAt")},
+                "text": made.text, "lines": list(made.lines), "part": 1, "priority": BULK,
+                "dedupKey": f"digest:{digest_id}", "attempts": 0, "status": PENDING, "sentAt": None,
+                "lastError": None, "claimedBy": None, "claimedUntil": None,
+            })
+            for source in sources:
+                tx.update(source.path, {"status": MERGED, "mergedInto": digest_id, "mergedAt": self._clock.now()})
+            return True
+
+        try:
+            return await self._store.transaction(work)
+        except (AlreadyExists, TransactionConflict):
+            return False
 
     async def depth(self) -> int:
         return await self._store.count(self._collection, where=[Filter("status", "==", PENDING)])
@@ -165,8 +237,20 @@ class Outbox:
         return [(d.data["chatId"], d.data["sentAt"]) for d in docs]
 
     async def oldest_created_at(self) -> datetime | None:
-        oldest = await self.pending(limit=1)
+        oldest = await self._store.query(self._collection, where=[Filter("status", "==", PENDING)],
+                                         order_by=[Order("createdAt"), Order("seq")], limit=1)
         return oldest[0].data["createdAt"] if oldest else None
+
+
+def _document(m: OutgoingMessage, seq: int, now: datetime) -> dict:
+    return {
+        "chatId": m.chat_id, "configuredChatId": m.chat_id, "text": m.text, "part": m.part, "seq": seq,
+        "priority": m.priority, "lines": list(m.lines),
+        "dedupKey": m.dedup_key, "createdAt": now, "nextAttemptAt": now, "attempts": 0,
+        "status": PENDING, "sentAt": None, "lastError": None, "claimedBy": None, "claimedUntil": None,
+        # JSON text: Firestore cannot hold the keyboard's array of arrays.
+        **({"replyMarkup": json.dumps(m.reply_markup)} if m.reply_markup else {}),
+    }
 
 
 # ---------------------------------------------------------------- delivery
@@ -180,6 +264,8 @@ class OutboxStats:
     retried: int = 0
     failed: int = 0
     migrated: int = 0
+    merged: int = 0   # messages merged into digests
+    digests: int = 0  # digests made
     depth: int = 0
     oldest_created_at: datetime | None = None
 
@@ -225,6 +311,7 @@ class OutboxWorker:
         self._batch_size = batch_size
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
+        self._started = False
         self.stats = OutboxStats()
 
     def wake(self) -> None:
@@ -232,7 +319,10 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self._remember_recent_sends()
+        if not self._started:  # the pacer remembers this worker's own sends across runs
+            await self._remember_recent_sends()
+            await self._give_priorities()
+            self._started = True
         while not stop.is_set():
             try:
                 done = await self._pass(stop)
@@ -257,12 +347,25 @@ class OutboxWorker:
         for chat, when in sent:
             self._pacer.record(chat, when)
 
+    async def _give_priorities(self) -> None:
+        try:
+            given = await self._outbox.give_priorities()
+        except StoreError as exc:
+            log.warning("outbox: could not give pending messages of an older version a priority (%s); "
+                        "on Firestore they wait until a worker starts with the store up", exc)
+            return
+        if given:
+            log.info("outbox: %d pending message(s) saved by an older version now queued by priority", given)
+
     async def run_once(self) -> Pass:
         """One pass over the due messages; returns how many sends were attempted and when more fall due."""
         return await self._pass(None)
 
     async def _pass(self, stop: asyncio.Event | None) -> Pass:
         docs = await self._outbox.pending(self._batch_size)
+        if await self._merge_backlogs(docs):
+            docs = await self._outbox.pending(self._batch_size)
+        await self._update_backlog(docs, set())
         held: set[str] = set()  # chats whose earlier message is waiting: keep their order
         finished: set[str] = set()
         attempted, next_due = 0, None
@@ -282,6 +385,7 @@ class OutboxWorker:
                 held.add(chat)  # another worker has it
                 continue
             attempted += 1
+            held.add(chat)  # its next message waits for the pacing: look again in the next pass
             status, retry_at = outcome
             if status != PENDING:
                 finished.add(doc.path)
@@ -292,16 +396,36 @@ class OutboxWorker:
         return Pass(attempted, next_due)
 
     def _not_before(self, doc: Document, chat: str) -> datetime:
-        moments = [doc.data["nextAttemptAt"]]
+        moments = [doc.data["nextAttemptAt"], self._pacer.ready_at(chat, self._clock.now(), bulk=_is_bulk(doc))]
         if doc.data.get("claimedUntil") is not None:
             moments.append(doc.data["claimedUntil"])
-        if (blocked := self._pacer.blocked_until(chat)) is not None:
-            moments.append(blocked)
         return max(moments)
+
+    # ------------------------------------------------------------ digests
+
+    async def _merge_backlogs(self, docs: list[Document]) -> bool:
+        """Merge each chat's pending bulk into digests when it is more than the next minute lets through."""
+        now, merged = self._clock.now(), False
+        for chat, queue in _bulk_by_chat(docs, self.chats).items():
+            allowance = self._pacer.allowance(chat, now, bulk=True)
+            if len(queue) <= allowance:
+                continue
+            by_id = {doc.id: doc for doc in queue}
+            plan = digest.plan([_digest_item(doc, now) for doc in queue])
+            for made in plan:
+                if await self._outbox.merge([by_id[i] for i in made.sources], made):
+                    self.stats.merged += len(made.sources)
+                    self.stats.digests += 1
+                    merged = True
+            if plan:
+                log.warning("outbox: chat %s has %d bulk message(s) pending, more than the %d Telegram lets "
+                            "through in the next minute: merged into %d digest(s); incident messages still go "
+                            "first and alone", chat, len(queue), allowance, len(plan))
+        return merged
 
     async def _deliver(self, doc: Document, chat: str) -> tuple[str, datetime | None] | None:
         """Pace, claim, send, record. None when another worker claimed it first."""
-        await self._pacer.acquire(chat)
+        await self._pacer.acquire(chat, bulk=_is_bulk(doc))
         claimed = await self._claim(doc, chat)
         if claimed is None:
             return None
@@ -339,6 +463,7 @@ class OutboxWorker:
         attempts = int(claimed.data.get("attempts", 1))
         if isinstance(result, Delivered):
             self.stats.sent += 1
+            self.stats.depth = max(0, self.stats.depth - 1)  # current while the pass goes on
             return {"status": SENT, "sentAt": now, "telegramMessageId": result.message_id, "lastError": None}, None
         if isinstance(result, Migrated) and result.new_chat_id != chat:
             self.chats.migrate(chat, result.new_chat_id)
@@ -362,18 +487,42 @@ class OutboxWorker:
 
     def _failed(self, reason: str, now: datetime) -> dict:
         self.stats.failed += 1
+        self.stats.depth = max(0, self.stats.depth - 1)
         log.error("outbox: message failed permanently: %s", reason)
         return {"status": FAILED, "failedAt": now, "lastError": reason}
 
     async def _update_backlog(self, docs: list[Document], finished: set[str]) -> None:
+        """The backlog as of now: from the page when it holds every pending message, else counted
+        (at the start of a pass; at its end the sends are taken off in memory)."""
         if len(docs) < self._batch_size:
-            remaining = [d for d in docs if d.path not in finished]
+            remaining = [d.data["createdAt"] for d in docs if d.path not in finished]
             self.stats.depth = len(remaining)
-            self.stats.oldest_created_at = remaining[0].data["createdAt"] if remaining else None
-        else:
+            self.stats.oldest_created_at = min(remaining) if remaining else None
+        elif not finished:
             self.stats.depth = await self._outbox.depth()
             self.stats.oldest_created_at = await self._outbox.oldest_created_at()
 
     async def _idle(self, until: datetime, stop: asyncio.Event) -> None:
         await self._clock.wait_until(until, stop, self._wake)
         self._wake.clear()
+
+
+def _is_bulk(doc: Document) -> bool:
+    return doc.data.get("priority", BULK) >= BULK
+
+
+def _bulk_by_chat(docs: Sequence[Document], chats: ChatRoutes) -> dict[str, list[Document]]:
+    queues: dict[str, list[Document]] = {}
+    for doc in docs:
+        if _is_bulk(doc):
+            queues.setdefault(chats.resolve(doc.data["chatId"]), []).append(doc)
+    return queues
+
+
+def _digest_item(doc: Document, now: datetime) -> digest.Source | digest.Barrier:
+    """A pending message as a digest source; a barrier when it is being sent or has no compact form."""
+    lines = doc.data.get("lines")
+    claimed = doc.data.get("claimedUntil")
+    if not lines or (claimed is not None and claimed > now):
+        return digest.Barrier()
+    return digest.Source(doc.id, tuple(str(line) for line in lines))

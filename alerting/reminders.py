@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from alerting.notifier import Keyboards
-from alerting.outbox import ChatRoutes, Outbox, messages_for
+from alerting.outbox import ChatRoutes, Outbox, messages_for, priority_for
 from alerting.telegram.texts import reminder_text
 from exporter.domain.response import MAX_REMINDERS, known_since, reminder_due
 from exporter.domain.slots import next_slot
@@ -75,7 +75,8 @@ class ReminderJob:
         waited = (now - since).total_seconds() if since is not None else 0.0
         text = reminder_text(incident, number=number, of=MAX_REMINDERS, waited_sec=waited)
         markup = await self.buttons.markup(incident) if self.buttons is not None else None
-        await self.outbox.enqueue(messages_for(f"reminder:{incident_id}:{number}", [text], self.destinations(), markup))
+        await self.outbox.enqueue(messages_for(f"reminder:{incident_id}:{number}", [text], self.destinations(), markup,
+                                               priority=priority_for(incident.get("severity"))))
         self.wake()
         await self.incidents.store.update(self.incidents.paths.incident(incident_id),
                                           {"reminders": number, "lastReminderAt": now})

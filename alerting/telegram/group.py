@@ -44,6 +44,7 @@ NAME_UNITS = 48
 TITLE_UNITS = 300
 TITLE_LINE_UNITS = 120
 _MAX_LIST_HREF_UNITS = 600
+TITLE_MARK = "▸ "  # starts a title line; digests do not repeat a title
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def render_group_parts(payload: WebhookPayload, *, now: datetime, limit: int = L
         room = limit - utf16_len(head) - (utf16_len(footer) + 2 if footer else 0) - 2
         body, lines = _body(chunk, apart, now, payload.external_url, room, full=k == 1)
         text = head + "\n\n" + body + (f"\n\n{footer}" if footer else "")
-        parts.append(GroupPart(text, (clip(_plain_title(payload), TITLE_LINE_UNITS), *lines)))
+        parts.append(GroupPart(text, (f"{TITLE_MARK}<b>{clip(_plain_title(payload), TITLE_LINE_UNITS)}</b>", *lines)))
     return parts
 
 

@@ -10,6 +10,14 @@ A 429's retry_after blocks the chat with ``block``.
 
 Group chats are ids starting with ``-``; ``@channel`` usernames are paced as
 groups too (channels have the same per-minute limit).
+
+Bulk messages (group notifications, digests) leave ``urgent_reserve`` of a
+group's per-minute sends to incident messages, so a P1 never waits for a
+storm's minute to roll over; ``allowance`` says how many sends the next minute
+holds, which is when the outbox starts merging a chat's backlog into digests.
+
+    pacer.ready_at("-100", now, bulk=True)       # a group part: 16 a minute at most
+    pacer.allowance("-100", now, bulk=True)      # sends that fit in the next minute
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ class RateLimits:
     per_chat_interval: float = 1.0
     group_per_minute: int = 20
     overall_per_second: int = 30
+    urgent_reserve: int = 4  # of a group's per-minute sends, kept for incident messages
 
 
 def is_group(chat_id: str) -> bool:
@@ -41,8 +50,9 @@ class Pacer:
         self._all_sends: deque[datetime] = deque()
         self._blocked: dict[str, datetime] = {}
 
-    def ready_at(self, chat_id: str, now: datetime) -> datetime:
-        """The earliest moment a message to ``chat_id`` may be sent (``now`` if it may go now)."""
+    def ready_at(self, chat_id: str, now: datetime, *, bulk: bool = False) -> datetime:
+        """The earliest moment a message to ``chat_id`` may be sent (``now`` if it may go now);
+        ``bulk`` messages leave the urgent reserve of a group's minute unused."""
         chat_id = str(chat_id)
         candidates = [now, self._blocked.get(chat_id, now)]
         if chat_id in self._last:
@@ -50,8 +60,23 @@ class Pacer:
         candidates.append(_window_ready(self._all_sends, self._limits.overall_per_second, timedelta(seconds=1), now))
         if is_group(chat_id):
             sends = self._group_sends.get(chat_id, deque())
-            candidates.append(_window_ready(sends, self._limits.group_per_minute, timedelta(minutes=1), now))
+            allowed = self._limits.group_per_minute - (self._limits.urgent_reserve if bulk else 0)
+            candidates.append(_window_ready(sends, max(1, allowed), timedelta(minutes=1), now))
         return max(candidates)
+
+    def allowance(self, chat_id: str, now: datetime, *, bulk: bool = False,
+                  horizon: timedelta = timedelta(minutes=1)) -> int:
+        """How many messages to ``chat_id`` the limits let through between ``now`` and ``now + horizon``
+        (a 429's block included), if nothing else were sent. Pure: the pacer's memory is not changed."""
+        trial = Pacer(self._clock, self._limits)
+        trial._last = dict(self._last)
+        trial._group_sends = {chat: deque(sends) for chat, sends in self._group_sends.items()}
+        trial._blocked = dict(self._blocked)
+        end, when, count = now + horizon, now, 0
+        while (when := trial.ready_at(chat_id, when, bulk=bulk)) < end:
+            trial.record(chat_id, when)
+            count += 1
+        return count
 
     def delay_for(self, chat_id: str, now: datetime) -> float:
         """Seconds to wait before a message to ``chat_id`` may be sent; 0 when it may go now."""
@@ -75,11 +100,11 @@ class Pacer:
         if chat_id in self._blocked and self._blocked[chat_id] <= when:
             del self._blocked[chat_id]
 
-    async def acquire(self, chat_id: str) -> None:
+    async def acquire(self, chat_id: str, *, bulk: bool = False) -> None:
         """Wait until a message to ``chat_id`` is allowed, then count it as sent."""
         while True:
             now = self._clock.now()
-            ready = self.ready_at(chat_id, now)
+            ready = self.ready_at(chat_id, now, bulk=bulk)
             if ready <= now:
                 self.record(chat_id, now)
                 return

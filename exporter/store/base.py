@@ -154,6 +154,7 @@ class Write:
 
 
 MAX_BATCH = 500
+MAX_GET_MANY = 500
 MAX_IN_VALUES = 30
 RANGE_OPS = ("<", "<=", ">", ">=")
 
@@ -205,6 +206,14 @@ class DocumentStore(ABC):
 
     @abstractmethod
     async def get(self, path: str) -> Document | None: ...
+
+    async def get_many(self, paths: Sequence[str]) -> dict[str, Document | None]:
+        """Many documents at once, keyed by path (None: missing), in as few round trips as the backend
+        allows (SQLite: one query per MAX_GET_MANY, Firestore: one batched get per MAX_GET_MANY). Not a
+        snapshot across the documents: use ``transaction`` for that. This default reads one by one."""
+        for path in paths:
+            split_path(path)
+        return {path: await self.get(path) for path in dict.fromkeys(paths)}
 
     @abstractmethod
     async def create(self, path: str, data: dict[str, Any]) -> Document:

@@ -38,7 +38,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from exporter.settings import SettingsError
 from exporter.store import firestore_watch
 from exporter.store.base import (
-    MAX_BATCH, AlreadyExists, Document, DocumentStore, Filter, InvalidValue, NotFound, Order,
+    MAX_BATCH, MAX_GET_MANY, AlreadyExists, Document, DocumentStore, Filter, InvalidValue, NotFound, Order,
     PreconditionFailed, StoreError, StoreUnavailable, Transaction, TransactionConflict, Write,
     effective_order, split_path, validate_collection,
 )
@@ -145,6 +145,17 @@ class FirestoreStore(DocumentStore):
         async with self._guard(f"get {path}"):
             snapshot = await ref.get(**self._call)
         return _document(snapshot)
+
+    async def get_many(self, paths: Sequence[str]) -> dict[str, Document | None]:
+        refs = {path: self._ref(path) for path in dict.fromkeys(paths)}
+        found: dict[str, Document | None] = dict.fromkeys(refs)
+        chunks = [list(refs.values())[i:i + MAX_GET_MANY] for i in range(0, len(refs), MAX_GET_MANY)]
+        for chunk in chunks:
+            async with self._guard(f"get of {len(chunk)} documents"):
+                async for snapshot in self._client.get_all(chunk, **self._call):
+                    if (doc := _document(snapshot)) is not None:
+                        found[doc.path] = doc
+        return found
 
     async def create(self, path: str, data: dict[str, Any]) -> Document:
         ref, data = self._ref(path), document_data(data)

@@ -130,6 +130,10 @@ class InstrumentedStore(DocumentStore):
         self.usage.reads += 1
         return await self._call("get", self.inner.get(path))
 
+    async def get_many(self, paths: Sequence[str]) -> dict[str, Document | None]:
+        self.usage.reads += len(set(paths))  # Firestore bills each document asked for, found or not
+        return await self._call("get_many", self.inner.get_many(paths))
+
     async def create(self, path: str, data: dict[str, Any]) -> Document:
         self.usage.writes += 1
         return await self._call("create", self.inner.create(path, data))

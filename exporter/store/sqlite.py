@@ -26,7 +26,7 @@ from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 from exporter.store import sqlite_watch
 from exporter.store.base import (
-    MAX_BATCH, AlreadyExists, Document, DocumentStore, Filter, InvalidValue,
+    MAX_BATCH, MAX_GET_MANY, AlreadyExists, Document, DocumentStore, Filter, InvalidValue,
     NotFound, Order, PreconditionFailed, StoreError, StoreUnavailable, Transaction, Write,
     effective_order, split_path, validate_collection,
 )
@@ -211,6 +211,22 @@ class SqliteStore(DocumentStore):
     async def get(self, path: str) -> Document | None:
         split_path(path)
         return await self._run(self._read, path)
+
+    async def get_many(self, paths: Sequence[str]) -> dict[str, Document | None]:
+        keys = {path: split_path(path) for path in dict.fromkeys(paths)}
+        found: dict[str, Document | None] = dict.fromkeys(keys)
+        pairs = list(keys.values())
+        for start in range(0, len(pairs), MAX_GET_MANY):
+            found.update(await self._run(self._read_many, pairs[start:start + MAX_GET_MANY]))
+        return found
+
+    def _read_many(self, pairs: list[tuple[str, str]]) -> dict[str, Document]:
+        values = ", ".join("(?, ?)" for _ in pairs)
+        rows = self._connection().execute(
+            f"SELECT collection, id, data, version FROM docs WHERE (collection, id) IN (VALUES {values})",
+            [part for pair in pairs for part in pair],
+        ).fetchall()
+        return {f"{c}/{i}": _document(f"{c}/{i}", data, version) for c, i, data, version in rows}
 
     async def create(self, path: str, data: dict[str, Any]) -> Document:
         return await self._write(Write("create", path, data))

@@ -69,6 +69,9 @@ class FailAfterWrites(DocumentStore):
     async def get(self, path):
         return await self.inner.get(path)
 
+    async def get_many(self, paths):
+        return await self.inner.get_many(paths)
+
     async def query(self, collection, **kwargs):
         return await self.inner.query(collection, **kwargs)
 

@@ -102,3 +102,32 @@ async def test_concurrent_senders_stay_within_limits_at_the_fake_server(clock, c
     assert_within_telegram_limits([(r.chat_id, r.clock_time) for r in delivered])
     by_chat = [r.clock_time for r in delivered if r.chat_id == "-100"]
     assert (by_chat[-1] - by_chat[0]) >= timedelta(minutes=3)  # 65 group messages need 3+ minutes
+
+
+def test_bulk_leaves_four_of_a_group_minute_to_incident_messages():
+    pacer = Pacer(FakeClock(T0))
+    for i in range(16):
+        assert pacer.delay_for("-100", at(i)) == 0
+        pacer.record("-100", at(i))
+    assert pacer.ready_at("-100", at(16), bulk=True) == at(60)  # the bulk waits for the minute to roll
+    assert pacer.ready_at("-100", at(16)) == at(16)             # an incident message goes now
+    assert pacer.ready_at("100", at(16), bulk=True) == at(16)   # private chats have no minute limit
+
+
+def test_allowance_counts_the_sends_the_next_minute_holds():
+    pacer = Pacer(FakeClock(T0))
+    assert pacer.allowance("-100", at(0), bulk=True) == 16
+    assert pacer.allowance("-100", at(0)) == 20
+    assert pacer.allowance("42", at(0)) == 60
+    for i in range(10):
+        pacer.record("-100", at(i))
+    assert pacer.allowance("-100", at(10), bulk=True) == 16  # the ten leave the window within the minute
+    pacer.block("-100", at(65))
+    assert pacer.allowance("-100", at(10), bulk=True) == 5  # a 429 until 65 s: one a second from then to 70 s
+    assert pacer.ready_at("-100", at(10)) == at(65)  # allowance changed nothing
+
+
+def test_a_chat_blocked_past_the_minute_has_no_allowance():
+    pacer = Pacer(FakeClock(T0))
+    pacer.block("-100", at(90))
+    assert pacer.allowance("-100", at(0), bulk=True) == 0

@@ -45,6 +45,27 @@ async def test_create_then_get_round_trips_every_value_type(store):
     assert got.version == created.version
 
 
+async def test_get_many_reads_every_path_once_with_none_for_the_missing(store):
+    await fill(store, {f"d{i:04d}": {"n": i} for i in range(1_234)})
+    await store.create(f"{C}/d0001/sub/x", {"n": "sub"})
+    wanted = [f"{C}/d{i:04d}" for i in range(0, 1_300, 2)] + [f"{C}/d0002", f"{C}/d0001/sub/x", "other/missing"]
+
+    got = await store.get_many(wanted)
+
+    assert list(got) == list(dict.fromkeys(wanted))  # each path once, in the order asked
+    for i in range(0, 1_300, 2):
+        doc = got[f"{C}/d{i:04d}"]
+        assert (doc is None) if i >= 1_234 else (doc.data == {"n": i} and doc.id == f"d{i:04d}")
+    assert got[f"{C}/d0001/sub/x"].data == {"n": "sub"} and got["other/missing"] is None
+    assert got[f"{C}/d0002"].version == (await store.get(f"{C}/d0002")).version
+    assert await store.get_many([]) == {}
+
+
+async def test_get_many_refuses_an_invalid_path_before_reading_anything(store):
+    with pytest.raises(InvalidPath):
+        await store.get_many([f"{C}/a", f"{C}/.."])
+
+
 async def test_create_of_an_existing_document_raises_and_keeps_it(store):
     await store.create(f"{C}/a", {"n": 1})
 

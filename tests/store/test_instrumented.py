@@ -40,3 +40,17 @@ async def test_a_call_waiting_past_the_stores_timeout_counts_as_down_before_it_f
         assert store.usage.is_up(late) and store.usage.pending == {}
     finally:
         await store.close()
+
+
+async def test_a_get_many_is_one_call_billed_one_read_per_document_asked_for(tmp_path):
+    inner = SqliteStore(tmp_path / "x.db")
+    store = InstrumentedStore(inner, FakeClock())
+    try:
+        await inner.create("c/a", {"n": 1})
+
+        got = await store.get_many(["c/a", "c/b", "c/a"])
+
+        assert got["c/a"].data == {"n": 1} and got["c/b"] is None
+        assert store.usage.calls["get_many"] == 1 and store.usage.reads == 2
+    finally:
+        await inner.close()
