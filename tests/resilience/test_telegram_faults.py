@@ -67,6 +67,7 @@ SLOW_CLIENT_TIMEOUT = 0.3  # where every request is slow
 LIMITS = RateLimits()
 _HEADER = re.compile(r"<b>(FIRING|RESOLVED) \d+</b>")
 _HOST = re.compile(r"host-(\d+)")
+_DIGEST_LINE = re.compile(r"^(🔥|✅) .*?host-(\d+)", re.M)
 
 
 # ------------------------------------------------------------------ the deployment
@@ -166,7 +167,7 @@ class Deployment:
         worker = self.worker
 
         def done() -> bool:
-            seen = {(r.chat_id, *what(r)) for r in self.telegram.delivered()}
+            seen = {(r.chat_id, *m) for r in self.telegram.delivered() for m in what(r)}
             return worker.stats.depth == 0 and expected <= seen
 
         try:
@@ -183,10 +184,17 @@ class Deployment:
 # ------------------------------------------------------------------ reading what Telegram saw
 
 
-def what(received: Received) -> tuple[int, str]:
+def what(received: Received) -> list[tuple[int, str]]:
+    """(host, FIRING | RESOLVED) of each alert a message carries: one for a group message, one per
+    alert line for a digest (the outbox merges a backlog over the chat's rate into digests)."""
+    if received.text.startswith("📦"):
+        found = [(int(host), "FIRING" if icon == "🔥" else "RESOLVED")
+                 for icon, host in _DIGEST_LINE.findall(received.text)]
+        assert found, received.text
+        return found
     header, host = _HEADER.search(received.text), _HOST.search(received.text)
     assert header and host, received.text
-    return int(host.group(1)), header.group(1)
+    return [(int(host.group(1)), header.group(1))]
 
 
 @dataclass
@@ -207,7 +215,7 @@ def check_delivery(deployment: Deployment, *, allowed_duplicates: Counter | None
     allowed_duplicates = allowed_duplicates or Counter()
     duplicates, lost = 0, 0
     for chat in CHATS:
-        seen = [what(r) for r in telegram.delivered(chat)]
+        seen = [m for r in telegram.delivered(chat) for m in what(r)]
         counts = Counter(seen)
         extra = {m: c - 1 - allowed_duplicates[(chat, *m)] for m, c in counts.items() if c > 1}
         assert not any(v > 0 for v in extra.values()), f"chat {chat}: sent more than once: {extra}"
@@ -257,8 +265,17 @@ def _max_in_window(times: list[datetime], window: timedelta) -> int:
 
 
 async def stored_outbox(store, deployment: Deployment) -> Counter:
+    """Statuses of the messages the bridge saved, a message merged into a digest counting as the
+    digest's status (digests themselves are not counted)."""
     paths = deployment.instance.runtime.paths
-    return Counter(d.data["status"] for d in await store.query(paths.outbox, order_by=[Order("createdAt")]))
+    docs = {d.id: d.data for d in await store.query(paths.outbox, order_by=[Order("createdAt")])}
+
+    def final(data: dict) -> str:
+        while data["status"] == "merged":
+            data = docs[data["mergedInto"]]
+        return data["status"]
+
+    return Counter(final(data) for data in docs.values() if not data["dedupKey"].startswith("digest:"))
 
 
 def record(figures, case: str, backend: str, outcome: Outcome, *, outage_s: float, drain_s: float,
@@ -403,7 +420,7 @@ async def test_a_slow_api_costs_one_duplicate_per_timed_out_delivery_and_loses_n
     recovered = d.clock.now()
     await d.drain()
 
-    late = Counter((r.chat_id, *what(r)) for r in d.telegram.received if r.reply == "late")
+    late = Counter((r.chat_id, *m) for r in d.telegram.received if r.reply == "late" for m in what(r))
     outcome = check_delivery(d, allowed_duplicates=late)
     assert sum(late.values()) >= len(CHATS), "no request was slow"
     assert outcome.duplicates == sum(late.values())  # every slow answer was sent again, nothing else was
