@@ -1,7 +1,7 @@
 """Retention: old documents deleted in bounded batches, per the config document.
 
 Defaults (``retention`` in config/current): heartbeats 90 d, probes 180 d,
-incidents 365 d, rollups kept, sent outbox messages 7 d. A value of null keeps
+incidents 365 d, rollups kept, outbox messages sent, failed or merged into a digest 7 d. A value of null keeps
 that collection forever. Each run deletes at most ``max_per_collection``
 documents per collection so one run never monopolises the store; whatever
 remains goes on the next run.
@@ -33,7 +33,7 @@ RULES = (
     Rule("probes", "probesDays", "ts"),
     Rule("incidents", "incidentsDays", "tsStart", ("resolved",)),
     Rule("rollups", "rollupsDays", "createdAt"),
-    Rule("outbox", "outboxDays", "createdAt", ("sent", "failed")),
+    Rule("outbox", "outboxDays", "createdAt", ("sent", "failed", "merged")),  # merged: into a digest
 )
 
 

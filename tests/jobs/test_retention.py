@@ -70,3 +70,11 @@ async def test_retention_follows_the_config_document(store):
     deleted = await retention.run()
     assert "heartbeats" not in deleted and deleted["rollups"] == 3
     assert await store.count(PATHS.heartbeats) == 5
+
+
+async def test_old_outbox_messages_go_once_delivered_failed_or_merged_into_a_digest_never_while_pending(store):
+    for status in ("sent", "failed", "merged", "pending"):
+        await seed(store, "outbox", [8] * 2, status=status)
+    retention = await service(store)
+    assert (await retention.run())["outbox"] == 6
+    assert [d.data["status"] for d in await store.query(PATHS.outbox)] == ["pending", "pending"]

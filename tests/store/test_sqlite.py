@@ -142,7 +142,7 @@ NEW_YEAR = datetime(2026, 1, 1, tzinfo=timezone.utc)
 @pytest.mark.parametrize("where, order_by, index, index_sorts", [
     ([Filter("ts", ">=", NEW_YEAR), Filter("ts", "<", NEW_YEAR)], [Order("ts")], "docs_ts", True),
     ([Filter("type", "==", "outbound")], [Order("ts", descending=True)], "docs_type_ts", True),
-    ([Filter("status", "==", "pending")], [Order("createdAt"), Order("seq")], "docs_status", False),
+    ([Filter("status", "==", "pending")], [Order("priority"), Order("createdAt"), Order("seq")], "docs_status", False),
     ([Filter("nextAttemptAt", "<=", NEW_YEAR)], [Order("nextAttemptAt")], "docs_next_attempt", True),
 ], ids=["heartbeats-in-a-window", "latest-probes-of-a-type", "pending-outbox", "due-retries"])
 async def test_the_queries_the_jobs_make_use_an_index(sqlite_store, tmp_path, where, order_by, index, index_sorts):
