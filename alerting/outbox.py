@@ -274,6 +274,7 @@ class OutboxStats:
 class Pass:
     attempted: int
     next_due: datetime | None
+    paced_until: datetime | None = None  # when the first message held only by the pacing may go
 
 
 class OutboxWorker:
@@ -358,8 +359,16 @@ class OutboxWorker:
             log.info("outbox: %d pending message(s) saved by an older version now queued by priority", given)
 
     async def run_once(self) -> Pass:
-        """One pass over the due messages; returns how many sends were attempted and when more fall due."""
-        return await self._pass(None)
+        """Deliver every message due now, waiting out the pacing between them (not a 429's or a backoff's
+        wait); returns how many sends were attempted and when more fall due."""
+        attempted = 0
+        while True:
+            done = await self._pass(None)
+            attempted += done.attempted
+            if not done.attempted and done.paced_until is None:
+                return Pass(attempted, done.next_due)
+            if not done.attempted:
+                await self._clock.sleep_until(done.paced_until)
 
     async def _pass(self, stop: asyncio.Event | None) -> Pass:
         docs = await self._outbox.pending(self._batch_size)
@@ -368,17 +377,19 @@ class OutboxWorker:
         await self._update_backlog(docs, set())
         held: set[str] = set()  # chats whose earlier message is waiting: keep their order
         finished: set[str] = set()
-        attempted, next_due = 0, None
+        attempted, next_due, paced_until = 0, None, None
         for doc in docs:
             if stop is not None and stop.is_set():
                 break
             chat = self.chats.resolve(doc.data["chatId"])
             if chat in held:
                 continue
-            not_before = self._not_before(doc, chat)
-            if not_before > self._clock.now():
+            waiting, paced = self._not_before(doc, chat)
+            if max(waiting, paced) > self._clock.now():
                 held.add(chat)
-                next_due = min(next_due or not_before, not_before)
+                next_due = min(next_due or max(waiting, paced), max(waiting, paced))
+                if waiting <= self._clock.now():
+                    paced_until = min(paced_until or paced, paced)
                 continue
             outcome = await self._deliver(doc, chat)
             if outcome is None:
@@ -393,13 +404,15 @@ class OutboxWorker:
                 held.update((chat, self.chats.resolve(chat)))  # a migrated chat is held at its new id too
                 next_due = min(next_due or retry_at, retry_at)
         await self._update_backlog(docs, finished)
-        return Pass(attempted, next_due)
+        return Pass(attempted, next_due, paced_until)
 
-    def _not_before(self, doc: Document, chat: str) -> datetime:
-        moments = [doc.data["nextAttemptAt"], self._pacer.ready_at(chat, self._clock.now(), bulk=_is_bulk(doc))]
+    def _not_before(self, doc: Document, chat: str) -> tuple[datetime, datetime]:
+        """(when its retry, a 429 or another worker's claim lets it go, when the pacing does)."""
+        now = self._clock.now()
+        moments = [doc.data["nextAttemptAt"], self._pacer.blocked_until(chat) or now]
         if doc.data.get("claimedUntil") is not None:
             moments.append(doc.data["claimedUntil"])
-        return max(moments)
+        return max(moments), self._pacer.ready_at(chat, now, bulk=_is_bulk(doc))
 
     # ------------------------------------------------------------ digests
 
