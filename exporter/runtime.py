@@ -132,6 +132,7 @@ class Runtime:
             known_day=lambda day: heartbeat.ledger.result_for(day, leadership.leading_since),
             maintenance=maintenance.spans,
         )
+        maintenance.refresh_day = rollups.refresh_day  # the two need each other: set after both exist
         retention = RetentionService(instrumented, paths, clock, config)
         planned = MaintenanceGate(incidents, maintenance.spans, clock)  # the monitor pages nobody for planned work
         monitor = MonitorJob(instrumented, paths, config, planned, heartbeat, probes, rollups, settings.monitor_interval)

@@ -86,7 +86,9 @@ async def _record(ctx: Context, span: Callable[[datetime], tuple[datetime, datet
         except WindowError as exc:
             raise _usage(exc) from None
         now = runtime.clock.now()
-    ctx.emit(doc, [f"recorded {line(doc, now)}"])
+    recomputed = doc.get("recomputedRollups") or []
+    ctx.emit(doc, [f"recorded {line(doc, now)}",
+                   *([f"recomputed the rollups of {', '.join(recomputed)}"] if recomputed else [])])
     return 0
 
 

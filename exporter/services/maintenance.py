@@ -24,8 +24,8 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Callable, Protocol, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, Awaitable, Callable, Protocol, Sequence
 
 from alerting.alertmanager.silences import Matcher, SilenceClient, SilenceError
 from alerting.telegram.maintenance import render_ended, render_recorded, render_started
@@ -55,10 +55,13 @@ class SilenceStats:
 class MaintenanceService:
     def __init__(self, store: DocumentStore, paths: Paths, clock: Clock, *, silences: SilenceClient | None = None,
                  matchers: Sequence[Matcher] = (), telegram: Announcer | None = None,
-                 token: Callable[[], str] = lambda: secrets.token_hex(3)) -> None:
+                 token: Callable[[], str] = lambda: secrets.token_hex(3),
+                 refresh_day: Callable[[date], Awaitable[bool]] | None = None) -> None:
         self.store, self.paths, self.clock = store, paths, clock
         self.silences, self.matchers, self.telegram = silences, tuple(matchers), telegram
         self.token = token
+        # RollupService.refresh_day: a window recorded after the fact recomputes the rollups it changes.
+        self.refresh_day = refresh_day
         self.stats = SilenceStats()
         # Windows this process recorded or changed, so its metrics show them before the next store read.
         self.recent: dict[str, Window] = {}
@@ -84,7 +87,9 @@ class MaintenanceService:
         self.recent[window.id] = window
         log.info("🔧 Maintenance window %s recorded: %s .. %s (%s), by %s", window.id, window.start.isoformat(),
                  window.end.isoformat(), window.reason, created_by)
-        return await self._announce(window.id, doc, now)
+        doc = await self._announce(window.id, doc, now)
+        recomputed = await self._refresh_days(window)
+        return {**doc, "recomputedRollups": recomputed} if recomputed else doc
 
     async def end(self, window_id_: str, *, ended_by: str) -> dict[str, Any]:
         """End a running window now (a planned one is cancelled); NotFound, or WindowError when over."""
@@ -100,6 +105,17 @@ class MaintenanceService:
         log.info("🔧 Maintenance window %s ended early by %s", window_id_, ended_by)
         doc = await self._expire_silences(doc, now)
         return await self._announce(window_id_, doc, now)
+
+    async def _refresh_days(self, window: Window) -> list[str]:
+        """Recompute the rollups of the complete days the window touches (not stored in the window)."""
+        if self.refresh_day is None:
+            return []
+        day, last, done = window.start.date(), (window.until - timedelta(microseconds=1)).date(), []
+        while day <= last:
+            if await self.refresh_day(day):
+                done.append(day.isoformat())
+            day += timedelta(days=1)
+        return done
 
     # ------------------------------------------------------------------ reads
 

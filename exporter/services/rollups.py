@@ -143,6 +143,16 @@ class RollupService:
             await self.run_day(day)
         return todo
 
+    async def refresh_day(self, day: date) -> bool:
+        """Recompute a complete day whose rollup exists and whose heartbeats are still stored
+        (a maintenance window recorded after the fact changes it); False when left alone."""
+        if day >= self.clock.now().date() or await self.store.get(self.paths.rollup(day.isoformat())) is None:
+            return False
+        if not await self._has_data(day):
+            return False  # retention deleted its heartbeats: recomputing would empty it
+        await self.run_day(day, force=True)
+        return True
+
     async def _has_data(self, day: date) -> bool:
         start, end = day_bounds(day)
         for collection in (self.paths.heartbeats, self.paths.probes):

@@ -83,3 +83,19 @@ def test_an_unreachable_alertmanager_still_records_the_window_with_one_warning(s
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "Alertmanager failed" in r.getMessage()]
     assert len(warnings) == 1 and "retries every minute until the window ends" in warnings[0]
     assert sqlite_cli.ok("maintenance", "list", "--json").json()["windows"][0]["id"] == doc["id"]
+
+
+def test_a_window_recorded_after_the_fact_recomputes_the_rollups_it_changes(cli):
+    cli.simulate("--outage", "2026-03-09T10:05:00Z+5m", days=2, end="2026-03-10T12:00:00Z")
+
+    async def rollup(store, paths):
+        return (await store.get(paths.rollup("2026-03-09"))).data
+
+    before = cli.with_store(rollup)
+    assert (before["expectedHb"], before["missedHb"], before["maintenanceSec"]) == (1440, 5, 0)
+    result = cli.ok("maintenance", "add", "--from", "2026-03-09T10:00:00Z", "--until", "2026-03-09T10:30:00Z",
+                    "--reason", "deploy we forgot to announce", "--yes")
+    assert result.out.splitlines()[-1] == "recomputed the rollups of 2026-03-09"
+    after = cli.with_store(rollup)
+    assert (after["expectedHb"], after["missedHb"], after["maintenanceSec"]) == (1410, 0, 1800)
+    assert after["numericCoverage"] == 1.0
