@@ -48,7 +48,7 @@ async def test_a_strangers_press_changes_nothing_and_is_refused(chat, caplog):
     [answer] = chat.telegram.answers
     assert answer.text.startswith("⛔ Not allowed") and answer.show_alert
     assert chat.telegram.edits == []
-    assert len([r for r in caplog.records if "999" in r.getMessage()]) == 1
+    assert len([r for r in caplog.records if r.name == "longrun.chatops" and "user 999 " in r.getMessage()]) == 1
 
 
 async def test_resolve_closes_the_incident_with_mttr_and_leaves_no_buttons(chat):
