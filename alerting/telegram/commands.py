@@ -105,7 +105,7 @@ class CommandHandler:
     async def _cmd_maintenance(self, argument: str, user: Mapping[str, Any]) -> tuple[str, str]:
         if self.maintenance is None:
             return "Maintenance windows are not available in this longrun version; nothing was changed.", "unavailable"
-        return await self.maintenance(argument, owner_name(user)), "maintenance"
+        return await self.maintenance(argument, f"telegram:{user.get('id')}"), "maintenance"
 
     async def _act(self, action: str, argument: str, user: Mapping[str, Any]) -> tuple[str, str]:
         wanted, _, rest = argument.partition(" ")

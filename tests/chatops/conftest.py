@@ -2,7 +2,7 @@
 
     async def test_x(chat):                              # chat.leader is leading, Telegram configured
         incident = await chat.open_p1()
-        message = (await chat.deliver())[0]              # the outbox sent it to the fake Bot API
+        message = await chat.opened()                    # the outbox sent it to the fake Bot API
         chat.telegram.press(ADMIN, message, chat.button(message, "ack"))
         await chat.poll()                                # the leader's getUpdates and its handling
 """
@@ -56,6 +56,13 @@ class ChatCluster:
                 await self.clock.advance((deadline - self.clock.now()).total_seconds())
         await delivering
         return self.telegram.delivered()[before:]
+
+    async def opened(self, incident_type: str = "logged_out"):
+        """Deliver the outbox; the "Incident opened" message of ``incident_type`` in the alert chat."""
+        found = [m for m in await self.deliver()
+                 if "Incident opened" in m.text and incident_type in m.text and m.chat_id == ALERT_CHAT]
+        assert len(found) == 1, [m.text for m in self.telegram.delivered()]
+        return found[0]
 
     async def poll(self, member: Member | None = None) -> int:
         return await (member or self.leader).runtime.chatops.poller.poll_once()

@@ -9,7 +9,7 @@ from tests.metrics.scraping import Exporter, value
 async def test_an_acknowledgement_lands_in_the_severitys_histogram_on_every_instance(chat):
     standby = await chat.add("beta")
     await chat.open_p1()
-    [message] = await chat.deliver()
+    message = await chat.opened()
     await chat.cluster.run_for(90)
     chat.telegram.press(ADMIN, message, chat.button(message, "ack"))
     await chat.poll()

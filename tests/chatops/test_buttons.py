@@ -9,7 +9,7 @@ from tests.chatops.conftest import ADMIN, ADMIN_NO_USERNAME, ALERT_CHAT, STRANGE
 
 async def test_an_incident_message_carries_acknowledge_and_resolve_within_64_bytes(chat):
     await chat.open_p1()
-    [message] = await chat.deliver()
+    message = await chat.opened()
     assert "Incident opened" in message.text and message.chat_id == ALERT_CHAT
     row = message.reply_markup["inline_keyboard"][0]
     assert [b["text"] for b in row] == ["👀 Acknowledge", "✅ Resolve"]
@@ -19,7 +19,7 @@ async def test_an_incident_message_carries_acknowledge_and_resolve_within_64_byt
 
 async def test_an_allowed_users_acknowledge_press_acknowledges_answers_and_edits(chat):
     incident = await chat.open_p1()
-    [message] = await chat.deliver()
+    message = await chat.opened()
     await chat.cluster.run_for(42)
     chat.telegram.press(ADMIN, message, chat.button(message, "ack"))
 
@@ -37,7 +37,7 @@ async def test_an_allowed_users_acknowledge_press_acknowledges_answers_and_edits
 
 async def test_a_strangers_press_changes_nothing_and_is_refused(chat, caplog):
     incident = await chat.open_p1()
-    [message] = await chat.deliver()
+    message = await chat.opened()
     chat.telegram.press(STRANGER, message, chat.button(message, "ack"))
 
     with caplog.at_level(logging.WARNING, logger="longrun.chatops"):
@@ -53,7 +53,7 @@ async def test_a_strangers_press_changes_nothing_and_is_refused(chat, caplog):
 
 async def test_resolve_closes_the_incident_with_mttr_and_leaves_no_buttons(chat):
     incident = await chat.open_p1()
-    [message] = await chat.deliver()
+    message = await chat.opened()
     await chat.cluster.run_for(300)
     chat.telegram.press(ADMIN_NO_USERNAME, message, chat.button(message, "resolve"))
 
@@ -67,7 +67,7 @@ async def test_resolve_closes_the_incident_with_mttr_and_leaves_no_buttons(chat)
 
 async def test_a_press_on_a_resolved_incident_gets_a_friendly_answer_and_changes_nothing(chat):
     incident = await chat.open_p1()
-    [message] = await chat.deliver()
+    message = await chat.opened()
     await chat.leader.runtime.incidents.change(incident["incidentId"], status="resolved", owner="@carol")
     before = await chat.incident(incident["incidentId"])
     chat.telegram.press(ADMIN, message, chat.button(message, "ack"))
@@ -82,7 +82,7 @@ async def test_a_press_on_a_resolved_incident_gets_a_friendly_answer_and_changes
 
 async def test_forged_callback_data_changes_nothing(chat):
     incident = await chat.open_p1()
-    [message] = await chat.deliver()
+    message = await chat.opened()
     genuine = chat.button(message, "ack")
     code, ref, mac = genuine.split(".")
     forged = [f"r.{ref}.{mac}", f"a.{ref[:-1]}x.{mac}", "a.x.y", "", "x" * 65, f"{genuine}.extra"]
@@ -98,7 +98,7 @@ async def test_forged_callback_data_changes_nothing(chat):
 
 async def test_a_press_from_a_foreign_chat_changes_nothing(chat):
     incident = await chat.open_p1()
-    [message] = await chat.deliver()
+    message = await chat.opened()
     chat.telegram.press(ADMIN, message, chat.button(message, "ack"), chat={"id": -100777, "type": "group"})
 
     await chat.poll()
@@ -109,7 +109,7 @@ async def test_a_press_from_a_foreign_chat_changes_nothing(chat):
 
 async def test_the_same_update_delivered_twice_is_handled_once(chat):
     incident = await chat.open_p1()
-    [message] = await chat.deliver()
+    message = await chat.opened()
     update = chat.telegram.press(ADMIN, message, chat.button(message, "resolve"))
     chat.telegram.push(update)
 
@@ -129,7 +129,7 @@ async def test_without_admin_ids_messages_carry_no_buttons_and_nobody_polls(chat
 
 async def test_the_bot_never_sets_a_webhook(chat):
     await chat.open_p1()
-    [message] = await chat.deliver()
+    message = await chat.opened()
     chat.telegram.press(ADMIN, message, chat.button(message, "ack"))
     await chat.poll()
     methods = {method for method, _ in chat.telegram.calls}

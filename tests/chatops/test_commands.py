@@ -84,7 +84,7 @@ async def test_maintenance_starts_a_window_through_the_maintenance_service(chat)
 
     started, refused = answers(chat)
     [window] = await chat.leader.runtime.maintenance.list()
-    assert window["reason"] == "deploy 0.3" and window["createdBy"] == "@alice"
+    assert window["reason"] == "deploy 0.3" and window["createdBy"] == "telegram:111"
     assert (window["end"] - window["start"]).total_seconds() == 1800
     assert started.startswith("🔧 Maintenance window") and window["id"] in started
     assert refused.startswith("⛔ ") and "nothing was changed" in refused and "\n" not in refused
