@@ -110,6 +110,7 @@ class Leadership:
     def _on_lock_changed(self, data: dict | None) -> None:
         view = rules.parse_lock(data)
         now = self.clock.now()
+        log.debug("lock change seen: %s", _describe(view))
         self._changes_seen += 1
         self._last_change_at = now
         if self.is_leader:
@@ -159,6 +160,7 @@ class Leadership:
 
     async def _try_acquire(self, started: datetime) -> None:
         changes_before = self._changes_seen
+        log.debug("lock acquire attempt started (last seen: %s)", _describe(self.observed))
 
         async def attempt(tx: Transaction) -> tuple[bool, rules.LeaseView | None]:
             current = await tx.get(self.path)
@@ -182,6 +184,7 @@ class Leadership:
             self._next_due = started + timedelta(seconds=self.standby_poll)
             log.warning("lock: cannot reach the store to acquire %s (%s); retrying in %ss", self.lock_name, exc.__class__.__name__, self.standby_poll)
             return
+        log.debug("lock acquire attempt %s: %s", "committed" if acquired else "lost", _describe(view))
         self.observed = view
         if acquired and view is not None:
             self.is_leader = True
@@ -267,3 +270,10 @@ class Leadership:
     def _notify(self, leading: bool) -> None:
         if self.on_change:
             self.on_change(leading)
+
+
+def _describe(view: rules.LeaseView | None) -> str:
+    if view is None:
+        return "no lock"
+    state = "released" if view.released else f"until {view.lease_until.isoformat()}"
+    return f"{view.holder} generation {view.generation}, {state}"
