@@ -1,9 +1,9 @@
 """Graceful handover time with one and with two standbys, real processes, per backend.
 
-    python -m benchmarks.handover [--rounds 10] [--backend sqlite|firestore|both] [--trace]
+    python benchmarks/handover.py [--rounds 10] [--backend sqlite|firestore|both] [--trace]
 
-A rolling restart (``tests/resilience/rolling.py``): the leader gets SIGTERM half
-way through a 1 s heartbeat slot, a standby takes the lease and runs its first
+A rolling restart (``tests/resilience/rolling.py``): the leader gets SIGTERM
+in the middle of a 1 s heartbeat slot, a standby takes the lease and runs its first
 heartbeat, a fresh process replaces the stopped one. Prints release -> first
 heartbeat (min, median, max) for one standby (the baseline) and for two, and
 their ratio: with first-writer-wins acquisition it stays near 1.
@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from tests.fixtures.stores import FirestoreEmulator, find_emulator_jar
-from tests.process.processes import LongrunProcess
-from tests.resilience.rolling import HANDOVER_ENV, RollingCluster, summary
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.fixtures.stores import FirestoreEmulator, find_emulator_jar  # noqa: E402
+from tests.process.processes import LongrunProcess  # noqa: E402
+from tests.resilience.rolling import HANDOVER_ENV, RollingCluster, summary  # noqa: E402
 
 
 @contextmanager

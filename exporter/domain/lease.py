@@ -65,6 +65,9 @@ def lock_document(me: str, deployment_id: str, now: datetime, lease: float, gene
         "acquiredAt": now,
         "updatedAt": now,
         "releasedAt": None,
+        # A new holder writes over the last holder's document field by field (a conditional
+        # update), so it clears who released it too.
+        "releasedBy": None,
     }
 
 

@@ -5,9 +5,12 @@
     if leadership.holds(clock.now()):
         ...                                   # write, stamped with leadership.generation
 
-Acquiring is a transaction (read the lock, write it when free, expired or
-ours). Renewing is a conditional update on the version we last wrote, so it
-costs no read and succeeds only while nobody else has written the lock. A
+Acquiring reads the lock and, when it is free, expired or ours, writes it on
+condition that nobody wrote it since (create, or update on the version read):
+of several standbys that saw a release the first writer wins at once and the
+others go back to following the watch. Renewing is a conditional update on the
+version we last wrote, so it costs no read and succeeds only while nobody else
+has written the lock. A
 leader trusts its lease only until shortly before it could expire
 (``domain.lease.trust_until``), so a leader whose renewals fail, or that was
 paused, stops acting before a standby may start.
@@ -22,10 +25,13 @@ from typing import Callable
 
 from exporter.clock import Clock
 from exporter.domain import lease as rules
-from exporter.store import DocumentStore, Paths, PreconditionFailed, StoreError, Transaction
+from exporter.store import AlreadyExists, Document, DocumentStore, NotFound, Paths, PreconditionFailed, StoreError
 from exporter.store.paths import LOCK_NAME
 
 log = logging.getLogger("longrun.lease")
+
+# What a conditional write of the lock raises when another instance wrote it first.
+_LOST_RACE = (PreconditionFailed, AlreadyExists, NotFound)
 
 
 class Leadership:
@@ -119,6 +125,7 @@ class Leadership:
             return
         self.observed = view
         self._next_due = now if rules.can_acquire(view, self.instance_id, now) else self._standby_due(now, view)
+        self._log_holder(view)
         self.lock_changed.set()
 
     async def maintain(self) -> datetime:
@@ -161,48 +168,80 @@ class Leadership:
     async def _try_acquire(self, started: datetime) -> None:
         changes_before = self._changes_seen
         log.debug("lock acquire attempt started (last seen: %s)", _describe(self.observed))
-
-        async def attempt(tx: Transaction) -> tuple[bool, rules.LeaseView | None]:
-            current = await tx.get(self.path)
-            view = rules.parse_lock(current.data if current else None)
-            now = self.clock.now()
-            if not rules.can_acquire(view, self.instance_id, now):
-                return False, view
-            doc = rules.lock_document(self.instance_id, self.deployment_id, started, self.lease, rules.next_generation(view, self.instance_id))
-            tx.set(self.path, doc)
-            return True, rules.parse_lock(doc)
-
         try:
-            acquired, view = await self.store.transaction(attempt)
-            if acquired:
-                stored = await self.store.get(self.path)
-                if stored is None or stored.get("holderInstanceId") != self.instance_id:
-                    acquired = False
-                else:
-                    self._version = stored.version
+            current = await self.store.get(self.path)
+            view = rules.parse_lock(current.data if current else None)
+            if not rules.can_acquire(view, self.instance_id, self.clock.now()):
+                log.debug("lock acquire attempt found it held: %s", _describe(view))
+                self._stand_by(view, changes_before)
+                return
+            doc = rules.lock_document(self.instance_id, self.deployment_id, started, self.lease,
+                                      rules.next_generation(view, self.instance_id))
+            written = await self._claim(current, doc)
+        except _LOST_RACE as exc:
+            log.debug("lock acquire attempt lost: another instance wrote the lock first (%s)", exc.__class__.__name__)
+            self._after_lost_race(changes_before)
+            return
         except StoreError as exc:
             self._next_due = started + timedelta(seconds=self.standby_poll)
             log.warning("lock: cannot reach the store to acquire %s (%s); retrying in %ss", self.lock_name, exc.__class__.__name__, self.standby_poll)
             return
-        log.debug("lock acquire attempt %s: %s", "committed" if acquired else "lost", _describe(view))
+        log.debug("lock acquire attempt committed: %s", _describe(rules.parse_lock(doc)))
+        self._lead(started, rules.parse_lock(doc), written.version)
+
+    async def _claim(self, current: Document | None, doc: dict) -> Document:
+        """Write the lock only if nobody wrote it since we read it.
+
+        A conditional write, not a transaction: among standbys that saw the same
+        release the first write wins and the others fail at once. (Two Firestore
+        transactions reading one document lock each other out: the emulator lets
+        both wait about 2 s before aborting one.) Every write of the lock is
+        conditional on the version read, so generations only grow.
+        """
+        if current is None:
+            return await self.store.create(self.path, doc)
+        if current.version is None:
+            raise StoreError(f"{self.store.kind} returned the lock without a version; cannot write it safely")
+        return await self.store.update(self.path, doc, if_version=current.version)
+
+    def _lead(self, started: datetime, view: rules.LeaseView, version: str | None) -> None:
         self.observed = view
-        if acquired and view is not None:
-            self.is_leader = True
-            self.leading_since = started
-            self.generation = view.generation
-            self._trust_until = rules.trust_until(started, self.lease, self.renew)
-            self._next_due = started + timedelta(seconds=self.renew)
-            log.info("🔒 Lock acquired: %s (generation %s, instance %s)", self.lock_name, self.generation, self.instance_id)
-            self._unsubscribe()
-            self._logged_standby_for = None
-            self._notify(True)
+        self._version = version
+        self.is_leader = True
+        self.leading_since = started
+        self.generation = view.generation
+        self._trust_until = rules.trust_until(started, self.lease, self.renew)
+        self._next_due = started + timedelta(seconds=self.renew)
+        log.info("🔒 Lock acquired: %s (generation %s, instance %s)", self.lock_name, self.generation, self.instance_id)
+        self._unsubscribe()
+        self._logged_standby_for = None
+        self._notify(True)
+
+    def _stand_by(self, view: rules.LeaseView | None, changes_before: int) -> None:
+        due = self._standby_due(self.clock.now(), view)
+        if self._changes_seen != changes_before:
+            # The watch spoke while we read, and may know something newer: keep the earlier wake-up.
+            self._next_due = min(self._next_due, due)
+        else:
+            self.observed, self._next_due = view, due
+        self._log_holder(view)
+
+    def _log_holder(self, view: rules.LeaseView | None) -> None:
+        """Say once per holder whom this standby follows (from a read or from the watch)."""
+        if view is None or view.released or view.holder == self.instance_id or view.holder == self._logged_standby_for:
             return
-        # A change seen while we tried is newer than what we read: look again at once.
-        self._next_due = self.clock.now() if self._changes_seen != changes_before else self._standby_due(started, view)
-        holder = view.holder if view else None
-        if holder != self._logged_standby_for:
-            self._logged_standby_for = holder
-            log.info("⏳ Standing by: %s held by %s until %s", self.lock_name, holder, view.lease_until.isoformat() if view else "?")
+        self._logged_standby_for = view.holder
+        log.info("⏳ Standing by: %s held by %s until %s", self.lock_name, view.holder, view.lease_until.isoformat())
+
+    def _after_lost_race(self, changes_before: int) -> None:
+        """Another standby took the lock between our read and our write.
+
+        Never wait for its lease to expire: the watch brings its lock within
+        milliseconds and sets when to look next; if the watch says nothing (it
+        died, or this backend cannot watch), read again after one standby poll.
+        """
+        retry = self.clock.now() + timedelta(seconds=self.standby_poll)
+        self._next_due = min(self._next_due, retry) if self._changes_seen != changes_before else retry
 
     def _standby_due(self, now: datetime, view: rules.LeaseView | None) -> datetime:
         poll = timedelta(seconds=self.standby_poll)

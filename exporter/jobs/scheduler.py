@@ -71,6 +71,8 @@ class Scheduler:
         now = self.clock.now()
         if now >= self.leadership.next_due:
             await self._maintain_lease()
+            # Taking the lease may have taken a moment: jobs run for the slot we are in now.
+            now = self.clock.now()
         leading = self.leadership.holds(now)
         if leading and not self._was_leader:
             for name, job in self.jobs.items():

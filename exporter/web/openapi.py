@@ -106,7 +106,7 @@ def components() -> dict[str, Any]:
                 "name": {"type": "string"}, "holderInstanceId": {"type": "string", "nullable": True},
                 "leaseUntil": TIME, "generation": {"type": "integer"}, "expired": {"type": "boolean"},
                 "secondsLeft": {"type": "number"}, "releasedAt": {**TIME, "nullable": True},
-                "releasedBy": {"type": "string"}}},
+                "releasedBy": {"type": "string", "nullable": True}}},
         },
         "responses": {
             "BadRequest": error("Malformed input; the message names the parameter or field."),

@@ -116,30 +116,34 @@ class RollingCluster:
             self._add()
         return self
 
-    def hand_over(self, phase: float = 0.5, timeout: float = 15.0) -> Round:
-        """SIGTERM the leader ``phase`` of a slot after a slot starts; a fresh standby replaces it."""
+    def hand_over(self, window: tuple[float, float] = (0.2, 0.7), timeout: float = 15.0) -> Round:
+        """SIGTERM the leader inside ``window`` of a slot; a fresh standby replaces it.
+
+        The window keeps the release away from slot boundaries, so a slot is
+        lost exactly when the handover is slower than the rest of the slot.
+        """
         old = self.leader
         assert old is not None, "start() first"
         standbys = [p for p in self.members if p is not old]
         for process in standbys:
-            process.wait_for(standing_by, 30, f"{process.name} standing by")
-        time.sleep(self._until_phase(phase))
+            self._wait_following(process, old)
+        time.sleep(self._until_window(*window))
         sigterm_at = datetime.now(timezone.utc)
         old.signal(signal.SIGTERM)
-        assert old.wait_exit(15) == 0, f"{old.name} did not exit cleanly:\n{old.log()[-3000:]}"
         new = self._wait_new_leader(standbys, timeout)
         first_beat = self._wait_log(new, _FIRST_BEAT, sigterm_at, timeout)
+        self.members.remove(old)
+        self.leader = new
+        self._add()  # the replacement starts up while we read the logs; the next round waits for it
+        assert old.wait_exit(15) == 0, f"{old.name} did not exit cleanly:\n{old.log()[-3000:]}"
         released = first(read_log(old.log()), "Lock released", sigterm_at)
         assert released is not None, f"{old.name} did not log the release:\n{old.log()[-3000:]}"
         acquired = first(read_log(new.log()), "Lock acquired", sigterm_at)
         assert acquired is not None
-        self.members.remove(old)
-        self.leader = new
-        self._add()
         trace = tuple(
             f"{line.at.strftime('%S.%f')[:-3]} {p.name}: {line.message}"
             for p in standbys for line in read_log(p.log())
-            if line.logger == "longrun.lease" and released.at <= line.at <= first_beat.at
+            if released.at <= line.at <= first_beat.at
         )
         return Round(old.name, new.name, sigterm_at, released.at, acquired.at, first_beat.at, tuple(sorted(trace)))
 
@@ -155,10 +159,20 @@ class RollingCluster:
         self.members.append(process)
         return process
 
-    def _until_phase(self, phase: float) -> float:
-        now = time.time()
-        wait = (phase - now % self.interval) % self.interval
-        return wait if wait > 0.05 else wait + self.interval
+    def _wait_following(self, process: LongrunProcess, leader: LongrunProcess, timeout: float = 30.0) -> None:
+        """Until ``process`` stands by for ``leader`` and its watch has spoken (a rolling deploy's readiness)."""
+        process.wait_for(standing_by, timeout, f"{process.name} standing by")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = read_log(process.log())
+            if first(lines, f"held by {leader.name} ") and first(lines, "lock change seen"):
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"{process.name} is not following {leader.name} within {timeout}s:\n{process.log()[-3000:]}")
+
+    def _until_window(self, start: float, end: float) -> float:
+        phase = time.time() % self.interval
+        return 0.0 if start <= phase <= end else (start - phase) % self.interval
 
     def _wait_new_leader(self, candidates: list[LongrunProcess], timeout: float) -> LongrunProcess:
         deadline = time.monotonic() + timeout
