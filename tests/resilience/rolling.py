@@ -160,12 +160,12 @@ class RollingCluster:
         return process
 
     def _wait_following(self, process: LongrunProcess, leader: LongrunProcess, timeout: float = 30.0) -> None:
-        """Until ``process`` stands by for ``leader`` and its watch has spoken (a rolling deploy's readiness)."""
+        """Until ``process`` stands by and its watch last showed ``leader`` holding the lock (its debug lines)."""
         process.wait_for(standing_by, timeout, f"{process.name} standing by")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            lines = read_log(process.log())
-            if first(lines, f"held by {leader.name} ") and first(lines, "lock change seen"):
+            seen = [line.message for line in read_log(process.log()) if line.message.startswith("lock change seen:")]
+            if seen and seen[-1].startswith(f"lock change seen: {leader.name} generation") and not seen[-1].endswith("released"):
                 return
             time.sleep(0.02)
         raise AssertionError(f"{process.name} is not following {leader.name} within {timeout}s:\n{process.log()[-3000:]}")

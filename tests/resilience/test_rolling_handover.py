@@ -29,17 +29,18 @@ FIRST_BEAT_WITHIN = 0.5  # seconds after the old leader logged "Lock released"
 
 def test_rolling_restart_with_two_standbys_hands_over_within_half_a_second(spawn, process_store, figures):
     cluster = RollingCluster(spawn, {**process_store.env, **HANDOVER_ENV}, standbys=2).start()
-    rounds = [cluster.hand_over() for _ in range(ROUNDS)]
+    rounds = []
+    for number in range(1, ROUNDS + 1):
+        handover = cluster.hand_over()
+        assert handover.release_to_first_beat <= FIRST_BEAT_WITHIN, f"round {number}: {handover.describe()}"
+        rounds.append(handover)
     last = cluster.leader
     last.wait_for(lambda h: h["lastHeartbeat"] is not None, 5, f"{last.name} writing heartbeats")
     log = process_store.heartbeats()
 
-    took = [r.release_to_first_beat for r in rounds]
     labels = dict(case="SIGTERM, leader + 2 standbys", backend=process_store.kind)
-    figures.record("release_to_first_heartbeat_s", summary(took), **labels)
+    figures.record("release_to_first_heartbeat_s", summary([r.release_to_first_beat for r in rounds]), **labels)
     figures.record("release_to_acquired_median_s", statistics.median(r.release_to_acquire for r in rounds), "s", **labels)
-    slow = [r for r in rounds if r.release_to_first_beat > FIRST_BEAT_WITHIN]
-    assert not slow, "handovers slower than 0.5 s:\n" + "\n".join(r.describe() for r in slow)
 
     log.assert_one_writer_per_slot(INTERVAL)
     lost = log.missing_slots(log.beats[0].slot, log.beats[-1].slot, INTERVAL)
