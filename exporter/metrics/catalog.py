@@ -25,6 +25,10 @@ ALERT_STATUSES = ("firing", "resolved")
 # 413 size, 503 store down or too slow (Alertmanager retries only that one).
 WEBHOOK_ERROR_CODES = ("400", "401", "403", "413", "503")
 INCIDENT_SOURCES = ("monitor", "alertmanager", "manual")
+# What became of a Telegram update (chat-ops): a press or command applied, refused, and why.
+CHATOPS_OUTCOMES = ("applied", "already", "refused", "forged", "foreign_chat", "unknown", "too_long", "store_error",
+                    "duplicate", "error")
+CHATOPS_POLL_ERRORS = ("telegram", "store", "conflict")
 # Acknowledgement times (seconds): around the runbook's response times, 300 / 900 / 3600.
 ACK_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0)
 # Why the HTTP server closed a connection, and why it refused a request before any route saw it.
@@ -114,6 +118,11 @@ CATALOG: tuple[MetricSpec, ...] = (
     MetricSpec("incident_ack_seconds", "histogram",
                "Seconds from an incident being known to its first acknowledgement (or a person resolving it).",
                ("severity",)),
+    MetricSpec("telegram_updates", "counter",
+               "Telegram updates (button presses, commands) handled by the leader, by outcome.", ("outcome",)),
+    MetricSpec("telegram_poll_errors", "counter",
+               "getUpdates failures by kind (telegram, store, conflict: a webhook set or another poller).", ("kind",)),
+    MetricSpec("incident_reminders", "counter", "Reminders of unacknowledged incidents saved for delivery."),
     # maintenance windows
     MetricSpec("maintenance_active", "gauge", "1 while a maintenance window runs (planned work: not counted, not paged)."),
     MetricSpec("maintenance_seconds", "counter", "Seconds inside maintenance windows since this process started."),

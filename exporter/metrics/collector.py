@@ -47,6 +47,8 @@ _INITIAL: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {
     ("type", "severity"): tuple(product(catalog.INCIDENT_TYPES, catalog.SEVERITIES)),
     ("source",): tuple(product(catalog.INCIDENT_SOURCES)),
     ("severity",): tuple(product(catalog.SEVERITIES)),
+    ("outcome",): tuple(product(catalog.CHATOPS_OUTCOMES)),
+    ("kind",): tuple(product(catalog.CHATOPS_POLL_ERRORS)),
     ("job",): tuple(product(catalog.JOBS)),
     ("name",): tuple(product(catalog.THRESHOLD_NAMES)),
     ("status",): tuple(product(catalog.ALERT_STATUSES)),

@@ -186,6 +186,16 @@ def _outbox(scene: Scene) -> Any:
     return telegram.stats if telegram is not None else None
 
 
+def _poller(scene: Scene) -> Any:
+    chatops = scene.runtime.chatops
+    return chatops.poller if chatops is not None else None
+
+
+def _reminders(scene: Scene) -> Any:
+    chatops = scene.runtime.chatops
+    return chatops.reminders if chatops is not None else None
+
+
 def telegram_messages(scene: Scene) -> dict[tuple[str, ...], float]:
     stats = _outbox(scene)
     if stats is None:
@@ -266,6 +276,10 @@ READERS: dict[str, Reader] = {
     "outbox_oldest_timestamp_seconds": lambda s: epoch(_outbox(s).oldest_created_at) if _outbox(s) else 0.0,
     # Exported once the catalog names it: MetricSpec("scrape_errors", "counter", ..., ("metric",)).
     "scrape_errors": lambda s: _labelled(s.scrape_errors),
+    # chat-ops
+    "telegram_updates": lambda s: {(k,): float(v) for k, v in _poller(s).results.items()} if _poller(s) else {},
+    "telegram_poll_errors": lambda s: {(k,): float(v) for k, v in _poller(s).errors.items()} if _poller(s) else {},
+    "incident_reminders": lambda s: float(_reminders(s).sent) if _reminders(s) else 0.0,
     # response times
     "incident_ack_seconds": lambda s: s.refresh.acks.histograms(),
     # maintenance windows

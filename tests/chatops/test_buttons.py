@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from tests.chatops.conftest import ADMIN, ADMIN_NO_USERNAME, ALERT_CHAT, STRANGER
+from tests.metrics.scraping import Exporter, value
 
 
 async def test_an_incident_message_carries_acknowledge_and_resolve_within_64_bytes(chat):
@@ -49,6 +50,9 @@ async def test_a_strangers_press_changes_nothing_and_is_refused(chat, caplog):
     assert answer.text.startswith("⛔ Not allowed") and answer.show_alert
     assert chat.telegram.edits == []
     assert len([r for r in caplog.records if r.name == "longrun.chatops" and "user 999 " in r.getMessage()]) == 1
+    families = Exporter(chat.leader.runtime).scrape()
+    assert value(families, "longrun_telegram_updates_total", outcome="refused") == 1
+    assert value(families, "longrun_telegram_updates_total", outcome="applied") == 0
 
 
 async def test_resolve_closes_the_incident_with_mttr_and_leaves_no_buttons(chat):
@@ -94,6 +98,7 @@ async def test_forged_callback_data_changes_nothing(chat):
     assert (await chat.incident(incident["incidentId"]))["status"] == "open"
     assert len(chat.telegram.answers) == len(forged)
     assert all(a.text.startswith("⛔ This button is not valid") for a in chat.telegram.answers)
+    assert chat.leader.runtime.chatops.poller.results == {"forged": len(forged)}
 
 
 async def test_a_press_from_a_foreign_chat_changes_nothing(chat):

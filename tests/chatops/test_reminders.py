@@ -52,6 +52,7 @@ async def test_never_more_than_five_reminders(chat):
     await chat.deliver()
     assert len([m for m in reminders(chat.telegram) if m.chat_id == ALERT_CHAT]) == 5
     assert (await chat.incident(incident["incidentId"]))["reminders"] == 5
+    assert chat.leader.runtime.chatops.reminders.sent == 5
 
 
 async def test_the_response_time_comes_from_the_config_document(chat):
