@@ -199,7 +199,7 @@ class AlertBridge:
         doc, change = await self.incidents.detect(
             target.type, target.subject, source=SOURCE, severity=target.severity,
             reason=_summary(first) if opening else "",
-            details=dict(active.get("details") or {}) if active else {"alertname": first.name},
+            details=dict(active.get("details") or {}) if active else self.mapping.details_for(first.labels),
             at=first.starts_at if opening else now,
         )
         if change == "opened":

@@ -8,7 +8,9 @@ same thing are one incident: the monitor uses ``missed_heartbeat``/``heartbeat``
 
 What decides, first match wins:
 
-1. labels on the alert: ``incident_type``, ``incident_subject``, ``severity``;
+1. labels on the alert: ``incident_type`` (one of the types this mapping knows: the
+   vocabulary's and its rules'; any other is type ``alert``, the label kept in the
+   incident's ``details.requestedType``), ``incident_subject``, ``severity``;
 2. the rule for the alert name (``DEFAULT_RULES``, extended in the constructor);
 3. the usual subject of the type (``TYPE_SUBJECTS``);
 4. anything else is type ``alert`` with subject ``{alertname}-{digest of all labels}``.
@@ -106,6 +108,7 @@ class AlertMapping:
         self.type_subjects: dict[str, Rule] = dict(TYPE_SUBJECTS)
         self.type_subjects.update({name: _rule(value) for name, value in (type_subjects or {}).items()})
         self.watchdog = frozenset(watchdog)
+        self.known_types = frozenset(INCIDENT_TYPES) | {r.type for r in (*self.rules.values(), *self.type_subjects.values())}
 
     def is_watchdog(self, labels: Mapping[str, str]) -> bool:
         return labels.get("alertname", "") in self.watchdog
@@ -119,12 +122,30 @@ class AlertMapping:
     def target(self, labels: Mapping[str, str]) -> IncidentTarget:
         name = labels.get("alertname", "")
         rule = self.rules.get(name)
-        incident_type = _clip(labels.get("incident_type", "").strip(), _MAX_TYPE_CHARS) or (
-            rule.type if rule else FALLBACK_TYPE)
+        incident_type = self.requested_type(labels)[0] or (rule.type if rule else FALLBACK_TYPE)
         subject = _clip(labels.get("incident_subject", "").strip(), _MAX_SUBJECT_CHARS) or self._subject(
             incident_type, rule, labels)
         severity = severity_of(labels.get("severity")) or (rule.severity if rule else None)
         return IncidentTarget(incident_type, subject, severity)
+
+    def requested_type(self, labels: Mapping[str, str]) -> tuple[str | None, str | None]:
+        """(the ``incident_type`` label when it names a known type, else ``alert`` or None without a label;
+        the label as sent when it was refused). An unknown type would become a new metric series and an
+        incident ``?type=`` cannot filter: 1,000 distinct labels, 2,000 series."""
+        asked = labels.get("incident_type", "").strip()
+        if not asked:
+            return None, None
+        if asked in self.known_types:
+            return asked, None
+        return FALLBACK_TYPE, _clip(asked, _MAX_TYPE_CHARS)
+
+    def details_for(self, labels: Mapping[str, str]) -> dict[str, str]:
+        """What a new incident keeps of the alert that opened it: its name, and a refused type label."""
+        details = {"alertname": labels.get("alertname", "")}
+        refused = self.requested_type(labels)[1]
+        if refused is not None:
+            details["requestedType"] = refused
+        return details
 
     def _subject(self, incident_type: str, rule: Rule | None, labels: Mapping[str, str]) -> str:
         candidates = [r for r in (rule, self.type_subjects.get(incident_type)) if r is not None and r.type == incident_type]

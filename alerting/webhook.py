@@ -96,7 +96,7 @@ async def _answer(request: web.Request) -> web.Response:
         return _error(*refusal)
     try:
         body = await _read_bounded(request, request.app[LIMIT])
-        payload = parse_payload(_decode(body))
+        payload = parse_payload(_decode(body), now=request.app[BRIDGE].clock.now())
     except PayloadError as exc:
         return _error(400, str(exc), field=exc.field)
     except _TooLarge as exc:

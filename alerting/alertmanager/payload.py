@@ -9,6 +9,12 @@ with a message an operator can act on. Nothing here does I/O.
 
 A bad field is named in the error: ``alerts[3].startsAt: not an RFC3339 time: 'yesterday'``.
 
+Valid JSON can still be no alert at all, and is refused here rather than failing
+later as a 5xx that Alertmanager would retry forever: a lone surrogate (``"\ud800"``)
+in any string, a ``startsAt`` before 2000 or (given ``now``) more than a day ahead.
+An ``endsAt`` outside that window is read as unset, so a resolution still lands
+and its duration is measured to when it arrived, never to year 9999.
+
 Attribute names are the JSON names in snake_case (``groupKey`` -> ``group_key``,
 ``startsAt`` -> ``starts_at``); error paths use the JSON names.
 """
@@ -27,6 +33,9 @@ STATUSES: tuple[str, ...] = ("firing", "resolved")
 
 # Go's zero time: Alertmanager sends it for an endsAt that is not set.
 _GO_ZERO_YEAR = 1
+# Times outside [EARLIEST, now + AHEAD] are no alert's: a broken sender, a clock far off, or a probe.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+AHEAD = timedelta(days=1)
 
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$"
@@ -92,11 +101,12 @@ class WebhookPayload:
         return sum(1 for alert in self.alerts if alert.status == status)
 
 
-def parse_payload(obj: Any, limits: Limits = Limits()) -> WebhookPayload:
+def parse_payload(obj: Any, limits: Limits = Limits(), *, now: datetime | None = None) -> WebhookPayload:
     """Validate a decoded webhook body; raise PayloadError naming the first bad field.
 
     Alerts repeated in one payload (same fingerprint and startsAt) are kept
-    once; a resolved copy wins over a firing one.
+    once; a resolved copy wins over a firing one. ``now`` sets the latest
+    plausible time (``now + AHEAD``); without it only the earliest is checked.
     """
     root = _object(obj, "payload")
     version = root.get("version")
@@ -109,7 +119,8 @@ def parse_payload(obj: Any, limits: Limits = Limits()) -> WebhookPayload:
         raise PayloadError("alerts", "empty: a notification carries at least one alert")
     if len(alerts_raw) > limits.max_alerts:
         raise PayloadError("alerts", f"{len(alerts_raw)} alerts, more than the limit of {limits.max_alerts}")
-    alerts = tuple(_parse_alert(item, f"alerts[{i}]", limits) for i, item in enumerate(alerts_raw))
+    latest = now + AHEAD if now is not None else None
+    alerts = tuple(_parse_alert(item, f"alerts[{i}]", limits, latest) for i, item in enumerate(alerts_raw))
     return WebhookPayload(
         version=version,
         group_key=_text(root, "groupKey", "groupKey", limits, required=True),
@@ -157,15 +168,20 @@ def parse_rfc3339(text: Any, field: str) -> datetime:
 # ---------------------------------------------------------------- alerts
 
 
-def _parse_alert(obj: Any, path: str, limits: Limits) -> Alert:
+def _parse_alert(obj: Any, path: str, limits: Limits, latest: datetime | None) -> Alert:
     raw = _object(obj, path)
     starts_at = parse_rfc3339(_required(raw, "startsAt", f"{path}.startsAt"), f"{path}.startsAt")
     if starts_at.year == _GO_ZERO_YEAR:
         raise PayloadError(f"{path}.startsAt", "unset (Go zero time)")
+    if starts_at < EARLIEST:
+        raise PayloadError(f"{path}.startsAt", f"{starts_at.isoformat()} is before {EARLIEST.date()}: no alert starts then")
+    if latest is not None and starts_at > latest:
+        raise PayloadError(f"{path}.startsAt", f"{starts_at.isoformat()} is after {latest.isoformat()} "
+                                               "(a day from now): the sender's clock is wrong")
     ends_raw = raw.get("endsAt")
     ends_at = None if ends_raw in (None, "") else parse_rfc3339(ends_raw, f"{path}.endsAt")
-    if ends_at is not None and ends_at.year == _GO_ZERO_YEAR:
-        ends_at = None
+    if ends_at is not None and not _plausible(ends_at, latest):
+        ends_at = None  # Go's zero time (unset), or a time no alert ends at: read as "now" on resolution
     fingerprint = _text(raw, "fingerprint", f"{path}.fingerprint", limits, required=True)
     if not fingerprint:
         raise PayloadError(f"{path}.fingerprint", "empty")
@@ -180,6 +196,10 @@ def _parse_alert(obj: Any, path: str, limits: Limits) -> Alert:
         generator_url=_text(raw, "generatorURL", f"{path}.generatorURL", limits),
         fingerprint=fingerprint,
     )
+
+
+def _plausible(when: datetime, latest: datetime | None) -> bool:
+    return when >= EARLIEST and (latest is None or when <= latest)
 
 
 def _unique(alerts: tuple[Alert, ...]) -> tuple[Alert, ...]:
@@ -226,7 +246,7 @@ def _text(obj: Mapping[str, Any], key: str, path: str, limits: Limits, *, requir
         raise PayloadError(path, f"expected a string, got {_kind(value)}")
     if len(value) > limits.max_text_chars:
         raise PayloadError(path, f"{len(value)} characters, more than {limits.max_text_chars}")
-    return value
+    return _unicode(value, path)
 
 
 def _labels(value: Any, path: str, limits: Limits, max_value_chars: int) -> Mapping[str, str]:
@@ -240,11 +260,26 @@ def _labels(value: Any, path: str, limits: Limits, max_value_chars: int) -> Mapp
     for name, item in value.items():
         if not isinstance(name, str) or not name or len(name) > limits.max_name_chars:
             raise PayloadError(path, f"bad name {_preview(name)}")
+        _unicode(name, path)
         if not isinstance(item, str):
             raise PayloadError(f"{path}.{name}", f"expected a string, got {_kind(item)}")
         if len(item) > max_value_chars:
             raise PayloadError(f"{path}.{name}", f"{len(item)} characters, more than {max_value_chars}")
+        _unicode(item, f"{path}.{name}")
     return MappingProxyType(dict(value))
+
+
+def _unicode(text: str, path: str) -> str:
+    """``text`` when it is valid Unicode; a lone surrogate (valid JSON, ``"\ud800"``) cannot be
+    stored, logged or sent as UTF-8, so it is refused here, with the offending character escaped."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = text[exc.start].encode("unicode_escape").decode("ascii")
+        raise PayloadError(path, f"contains a lone surrogate ({char}) at character {exc.start}: not valid Unicode") from None
+    return text
 
 
 def _offset(zone: str) -> timezone:

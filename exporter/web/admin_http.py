@@ -85,7 +85,17 @@ def to_json(value: Any) -> Any:
 
 def reply(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
     text = json.dumps(to_json(body), ensure_ascii=False, allow_nan=False)
+    if not text.isascii() and not _encodable(text):  # a lone surrogate: send it as JSON's \udXXX escape
+        text = json.dumps(to_json(body), ensure_ascii=True, allow_nan=False)
     return web.json_response(text=text, status=status, headers=dict(headers or {}))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def error_reply(status: int, message: str, *, fields: Mapping[str, str] | None = None,
@@ -201,10 +211,14 @@ def _check_values(value: Any, where: str, depth: int) -> None:
         raise ApiError(400, f"{where}: number out of range")
     if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
         raise ApiError(400, f"{where}: number out of range")
+    if isinstance(value, str) and not value.isascii() and not _encodable(value):
+        raise ApiError(400, f"{where}: contains a lone surrogate (like \\ud800): not valid Unicode")
     if isinstance(value, dict):
         for key, item in value.items():
             if not key:
                 raise ApiError(400, f"{where}: empty key")
+            if not key.isascii() and not _encodable(key):
+                raise ApiError(400, f"{where}: a key contains a lone surrogate (like \\ud800): not valid Unicode")
             _check_values(item, f"{where}.{key}"[:200], depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):

@@ -38,6 +38,7 @@ def iso(moment: datetime) -> str:
 async def test_alertmanager_retries_a_503_into_one_incident_and_one_message_then_resolves_it(
         alertmanager_binary, make_bridge, tmp_path):
     harness = await make_bridge()
+    harness.clock.set(datetime.now(timezone.utc))  # a real Alertmanager stamps real times: start the fake clock there
     answers: list[str] = []
     receive = harness.bridge.receive
 

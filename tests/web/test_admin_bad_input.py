@@ -111,3 +111,16 @@ async def test_a_store_outage_is_a_503_with_retry_after(leader, client):
             assert response.status == 503, (method, path)
             assert await response.json() == {"error": "store unavailable, retry"}
             assert int(response.headers["Retry-After"]) > 0
+
+
+async def test_a_lone_surrogate_in_a_body_is_a_400_that_can_be_sent(client):
+    """Valid JSON (``"\\ud800"``), invalid Unicode: refused with a 400 naming the place, never a 500
+    because the answer that quotes it cannot be encoded (issue 18, item 3)."""
+    for body in ('{"\\ud800": 1}', '{"missedHbPerHour": "\\udfff"}', '{"a": {"b\\ud800c": 1}}'):
+        async with client.patch(f"{API}/config", data=body.encode(), headers={**AUTH, "Content-Type": "application/json"}) as response:
+            assert response.status == 400, (body, response.status, await response.text())
+            answer = await response.json()
+            assert "surrogate" in answer["error"], answer
+    for body in ('{"owner": "\\ud800", "reason": "x"}',):
+        async with client.patch(f"{API}/incidents/abc", data=body.encode(), headers={**AUTH, "Content-Type": "application/json"}) as response:
+            assert response.status in (400, 404), (body, response.status, await response.text())
