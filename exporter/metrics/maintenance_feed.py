@@ -3,6 +3,7 @@
     feed = MaintenanceFeed(runtime)
     await feed.refresh(now)         # windows that ended in the last 8 days or since start: one small query
     feed.active(now)                # 1.0 while a window runs, else 0.0
+    feed.view(now)                  # the running window for the status page and badges, or None
     feed.seconds(now)               # seconds inside windows since this process started (a counter)
     feed.spans()                    # the windows of the last 8 days, merged: the heartbeat windows leave them out
 
@@ -52,6 +53,20 @@ class MaintenanceFeed:
     def windows(self) -> list[Window]:
         recent = self.service.recent if self.service is not None else {}
         return list({**self.read, **recent}.values())
+
+    def current(self, now: datetime) -> Window | None:
+        """The running window that ends last (what the status page and badges show), None when none runs."""
+        running = sorted((w for w in self.windows() if w.active(now)), key=lambda w: w.until, reverse=True)
+        return running[0] if running else None
+
+    def view(self, now: datetime) -> dict | None:
+        """The running window for people: id, reason, who started it, since when and until when."""
+        window = self.current(now)
+        if window is None:
+            return None
+        return {"id": window.id, "reason": window.reason, "createdBy": window.created_by,
+                "start": window.start, "until": window.until,
+                "secondsLeft": round((window.until - now).total_seconds())}
 
     def active(self, now: datetime) -> float:
         return float(any(window.active(now) for window in self.windows()))

@@ -49,3 +49,17 @@ async def test_heartbeat_windows_leave_maintenance_slots_out(cluster, clock):
     assert value(families, "longrun_heartbeat_max_gap_seconds", window="1h") == 60
     result = exporter.refresh.heartbeats.windows["1h"]
     assert result.expected == 60 - 20
+
+
+async def test_the_running_window_for_people_is_the_one_ending_last(cluster, clock):
+    a = await cluster.add("a")
+    exporter = Exporter(a.runtime)
+    now = clock.now()
+    assert exporter.refresh.maintenance.view(now) is None
+    first = await a.runtime.maintenance.start(timedelta(minutes=10), "deploy", created_by="cli:ana")
+    second = await a.runtime.maintenance.start(timedelta(minutes=30), "db upgrade", created_by="telegram:42")
+    view = exporter.refresh.maintenance.view(now)
+    assert view == {"id": second["id"], "reason": "db upgrade", "createdBy": "telegram:42", "start": now,
+                    "until": now + timedelta(minutes=30), "secondsLeft": 1800}
+    await a.runtime.maintenance.end(second["id"], ended_by="admin")
+    assert exporter.refresh.maintenance.view(clock.now())["id"] == first["id"]
