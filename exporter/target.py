@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,7 +52,7 @@ def parse_status(body: Any) -> TargetStatus:
         value = body.get(key)
         if value is None:
             values[name] = None
-        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             values[name] = None
             problems.append(f"{key}: expected a count, got {value!r}"[:200])
         else:
@@ -67,7 +68,7 @@ class TargetClient:
         started = time.perf_counter()
         try:
             async with self.session.get(self.url, timeout=aiohttp.ClientTimeout(total=self.timeout)) as response:
-                text = await response.text()
+                raw = await response.read()
                 latency = (time.perf_counter() - started) * 1000
                 if response.status >= 300:
                     return TargetStatus(up=False, latency_ms=latency, error=f"HTTP {response.status}")
@@ -75,9 +76,34 @@ class TargetClient:
             return TargetStatus(up=False, error=f"no answer within {self.timeout:g}s")
         except aiohttp.ClientError as exc:
             return TargetStatus(up=False, error=scrub(f"{exc.__class__.__name__}: {exc}", self.url)[:300])
-        try:
-            body = json.loads(text)
-        except ValueError:
-            return TargetStatus(up=False, latency_ms=latency, error="answered with invalid JSON")
-        status = parse_status(body)
+        status = parse_body(raw)
         return TargetStatus(**{**status.__dict__, "latency_ms": latency})
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name}")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} overflows")
+    return value
+
+
+def parse_body(raw: bytes) -> TargetStatus:
+    """Interpret the raw answer: any bytes give a status, never an exception.
+
+    Not UTF-8, not JSON, or JSON holding ``NaN``/``Infinity`` (or a number
+    like ``1e999`` that overflows to infinity) make the target down with a
+    reason, as an HTTP 500 or an HTML page does.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return TargetStatus(up=False, error="answered with bytes that are not UTF-8")
+    try:
+        body = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError):
+        return TargetStatus(up=False, error="answered with invalid JSON (or NaN/Infinity, which JSON does not allow)")
+    return parse_status(body)
