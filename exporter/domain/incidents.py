@@ -296,11 +296,11 @@ def logged_out_decision(connected: int | None, expected: int | None, *,
 
 
 def reconnect_loop_decision(reconnects_in_window: int | None, threshold: int) -> Decision:
-    """Active when the target reconnected at least ``threshold`` times in the
-    window; unknown when the count is unavailable."""
+    """Active when the target reconnected more than ``threshold`` times in the
+    window (the runbook's "> 10"); unknown when the count is unavailable."""
     details = {"reconnects": reconnects_in_window, "threshold": threshold}
     if not is_number(reconnects_in_window):
         return Decision("reconnect_loop", "target", False, "reconnect count unavailable",
                         details, known=False)
-    return Decision("reconnect_loop", "target", reconnects_in_window >= max(1, threshold),
+    return Decision("reconnect_loop", "target", reconnects_in_window > threshold,
                     f"{reconnects_in_window} reconnects in the window (threshold {threshold})", details)

@@ -12,6 +12,7 @@ value and is reported by name, so a typo never stops the job loop.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -21,19 +22,30 @@ from exporter.domain.vocabulary import DEFAULT_SEVERITY, SEVERITIES
 Check = Callable[[Any], "str | None"]
 
 
-def _number(minimum: float | None = None, maximum: float | None = None, integer: bool = False, strict_min: bool = False) -> Check:
+def _number(minimum: float, maximum: float, integer: bool = False, strict_min: bool = False) -> Check:
+    """A finite number in its range; every numeric field has both bounds, so no
+    value can overflow the date arithmetic or the counters that use it."""
+    low = f"{'>' if strict_min else '>='} {minimum:g}"
+
     def check(value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return f"expected a number, got {type(value).__name__} {value!r}"
+            return f"expected a number, got {type(value).__name__} {_shown(value)}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"expected a finite number, got {value!r} (range {minimum:g} .. {maximum:g})"
         if integer and value != int(value):
             return f"expected a whole number, got {value!r}"
-        if minimum is not None and (value <= minimum if strict_min else value < minimum):
-            return f"must be {'>' if strict_min else '>='} {minimum:g}, got {value!r}"
-        if maximum is not None and value > maximum:
-            return f"must be <= {maximum:g}, got {value!r}"
+        if value <= minimum if strict_min else value < minimum:
+            return f"must be {low}, got {_shown(value)} (range {minimum:g} .. {maximum:g})"
+        if value > maximum:
+            return f"must be <= {maximum:g}, got {_shown(value)} (range {minimum:g} .. {maximum:g})"
         return None
 
     return check
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else f"{text[:20]}... ({len(text)} digits)"
 
 
 def _optional(check: Check) -> Check:
@@ -44,24 +56,29 @@ def _severity(value: Any) -> str | None:
     return None if value in SEVERITIES else f"expected one of {', '.join(SEVERITIES)}, got {value!r}"
 
 
+YEARS_10 = 3650  # the longest retention we accept, in days
 FIELDS: dict[str, Check] = {
-    "expectedAccounts": _number(0, integer=True),
-    "driftSec": _number(0),
+    "expectedAccounts": _number(0, 100_000, integer=True),
+    "driftSec": _number(0, 86_400),
     "insufficientDataThreshold": _number(0, 1),
-    "probeSchedules.outboundHours": _number(0, strict_min=True),
-    "probeSchedules.queueHours": _number(0, strict_min=True),
-    "probeSchedules.inboundHours": _number(0, strict_min=True),
-    "alertThresholds.missedHbPerHour": _number(0),
-    "alertThresholds.consecutiveProbeFails": _number(1, integer=True),
-    "alertThresholds.queueDepthThreshold": _number(0),
-    "alertThresholds.reconnectLoop": _number(0),
-    "alertThresholds.maxIncidentsPerDay": _number(0),
+    "probeSchedules.outboundHours": _number(0, 24 * 30, strict_min=True),
+    "probeSchedules.queueHours": _number(0, 24 * 30, strict_min=True),
+    "probeSchedules.inboundHours": _number(0, 24 * 30, strict_min=True),
+    "alertThresholds.missedHbPerHour": _number(0, 100_000),
+    "alertThresholds.consecutiveProbeFails": _number(1, 1000, integer=True),
+    "alertThresholds.queueDepthThreshold": _number(0, 1e12),
+    "alertThresholds.reconnectLoop": _number(0, 1e9),
+    "alertThresholds.maxIncidentsPerDay": _number(0, 1e9),
     "alertThresholds.coverageAlertRatio": _number(0, 1),
-    "retention.heartbeatsDays": _optional(_number(1)),
-    "retention.probesDays": _optional(_number(1)),
-    "retention.incidentsDays": _optional(_number(1)),
-    "retention.rollupsDays": _optional(_number(1)),
-    "retention.outboxDays": _optional(_number(1)),
+    "targets.coveragePct": _number(0, 100),
+    "targets.probePassPct.outbound": _number(0, 100),
+    "targets.probePassPct.inbound": _number(0, 100),
+    "targets.probePassPct.queue": _number(0, 100),
+    "retention.heartbeatsDays": _optional(_number(1, YEARS_10)),
+    "retention.probesDays": _optional(_number(1, YEARS_10)),
+    "retention.incidentsDays": _optional(_number(1, YEARS_10)),
+    "retention.rollupsDays": _optional(_number(1, YEARS_10)),
+    "retention.outboxDays": _optional(_number(1, YEARS_10)),
     "severities.logged_out": _severity,
     "severities.missed_heartbeat": _severity,
     "severities.reconnect_loop": _severity,
@@ -106,6 +123,10 @@ def defaults(
             "reconnectLoop": 10,
             "maxIncidentsPerDay": 10,
             "coverageAlertRatio": 0.95,
+        },
+        "targets": {  # the runbook's: coverage >= 99% over 7 days; probes >= 95% (queue 98%)
+            "coveragePct": 99.0,
+            "probePassPct": {"outbound": 95.0, "inbound": 95.0, "queue": 98.0},
         },
         "lock": {"leaseSec": lease, "renewEverySec": renew},
         "retention": {"heartbeatsDays": 90, "probesDays": 180, "incidentsDays": 365, "rollupsDays": None, "outboxDays": 7},

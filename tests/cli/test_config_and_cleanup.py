@@ -93,3 +93,20 @@ def test_cleanup_refuses_without_yes_then_deletes_with_it(sqlite_cli):
     done = sqlite_cli.ok("cleanup", "--yes", "--json").json()
     assert done["deleted"]["heartbeats"] == 2880 and done["deleted"]["probes"] == 18
     assert sum(sqlite_cli.ok("cleanup", "--dry-run", "--json").json()["due"].values()) == 0
+
+
+def test_set_refuses_values_out_of_range_naming_field_and_range_and_keeps_the_last_good(cli):
+    cli.ok("config", "set", "retention.heartbeatsDays=30", "--yes")
+    for assignment, field in (("retention.heartbeatsDays=1000000", "retention.heartbeatsDays"),
+                              ("retention.probesDays=1e300", "retention.probesDays"),
+                              ("alertThresholds.consecutiveProbeFails=1e999", "alertThresholds.consecutiveProbeFails"),
+                              ("alertThresholds.missedHbPerHour=NaN", "alertThresholds.missedHbPerHour"),
+                              ("expectedAccounts=-Infinity", "expectedAccounts")):
+        result = cli("config", "set", assignment, "--yes")
+        assert result.code == 64, (assignment, result.err)
+        assert field in result.err and "range" in result.err, result.err
+        assert "unreachable" not in result.err
+    stored = stored_config(cli)
+    assert stored["retention"]["heartbeatsDays"] == 30
+    assert "probesDays" not in stored.get("retention", {}) or stored["retention"]["probesDays"] != 1e300
+    assert cli("cleanup", "--dry-run").code == 0

@@ -235,7 +235,7 @@ def test_logged_out_decision(connected, expected, needs_qr, action):
     assert decision.type == "logged_out" and decision.subject == "accounts"
 
 
-@pytest.mark.parametrize("reconnects,action", [(9, "resolve"), (10, "open"), (None, "hold"), ("x", "hold")])
+@pytest.mark.parametrize("reconnects,action", [(9, "resolve"), (10, "resolve"), (11, "open"), (None, "hold"), ("x", "hold")])
 def test_reconnect_loop_decision(reconnects, action):
     assert reconnect_loop_decision(reconnects, 10).action == action
 

@@ -1,3 +1,6 @@
+import pytest
+from hypothesis import given, settings, strategies as st
+
 from exporter.domain import runtime_config as rc
 
 
@@ -16,7 +19,7 @@ def test_bad_values_name_the_field_and_keep_last_good():
     assert result.config["alertThresholds"]["consecutiveProbeFails"] == 2
     assert sorted(result.errors) == [
         "alertThresholds.consecutiveProbeFails: expected a whole number, got 0.5",
-        "insufficientDataThreshold: must be <= 1, got 1.5",
+        "insufficientDataThreshold: must be <= 1, got 1.5 (range 0 .. 1)",
         "severities.probe_fail: expected one of P1, P2, P3, got 'P9'",
     ]
 
@@ -45,10 +48,41 @@ def test_a_patch_is_rejected_whole_when_any_field_is_bad_or_read_only():
 
 def test_retention_may_be_disabled_with_null():
     result = rc.validate({"retention": {"rollupsDays": None, "heartbeatsDays": 0}}, rc.defaults())
-    assert result.errors == ["retention.heartbeatsDays: must be >= 1, got 0"]
+    assert result.errors == ["retention.heartbeatsDays: must be >= 1, got 0 (range 1 .. 3650)"]
     assert result.config["retention"]["rollupsDays"] is None
 
 
 def test_thresholds_flatten_for_the_exporter():
     flat = rc.thresholds(rc.defaults())
     assert flat["missedHbPerHour"] == 3.0 and flat["insufficientDataThreshold"] == 0.8
+
+
+NUMERIC = [path for path, check in rc.FIELDS.items() if check(1) is None or check(1.0) is None]
+
+
+@pytest.mark.parametrize("path", NUMERIC)
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), 10**400, 1e300, -1e300])
+def test_every_numeric_field_refuses_non_finite_and_huge_values_naming_field_and_range(path, value):
+    defaults = rc.defaults()
+    candidate = {}
+    rc.set_path(candidate, path, value)
+    result = rc.validate(candidate, last_good=defaults)
+    assert len(result.errors) == 1 and result.errors[0].startswith(f"{path}: ")
+    assert "range" in result.errors[0]
+    assert rc.get_path(result.config, path) == rc.get_path(defaults, path)
+
+
+@given(st.one_of(st.floats(), st.integers(), st.text(max_size=8), st.none(), st.booleans()))
+@settings(max_examples=200, deadline=None)
+def test_any_value_in_any_field_is_accepted_or_named_never_raised(value):
+    for path in rc.FIELDS:
+        candidate = {}
+        rc.set_path(candidate, path, value)
+        result = rc.validate(candidate, last_good=rc.defaults())
+        assert all(e.startswith(path) for e in result.errors)
+
+
+def test_probe_pass_targets_are_the_runbooks_per_type():
+    targets = rc.defaults()["targets"]
+    assert targets["probePassPct"] == {"outbound": 95.0, "inbound": 95.0, "queue": 98.0}
+    assert targets["coveragePct"] == 99.0

@@ -11,7 +11,7 @@ async def test_every_bad_field_is_named_and_nothing_is_written(client, leader):
     status, body = await call(client, "PATCH", f"{API}/config", json=patch)
     assert status == 400
     assert body["fields"] == {
-        "alertThresholds.missedHbPerHour": "must be >= 0, got -1",
+        "alertThresholds.missedHbPerHour": "must be >= 0, got -1 (range 0 .. 100000)",
         "expectedAccounts": "expected a number, got str 'three'",
         "heartbeatIntervalSec": "read-only here; set the LONGRUN_* setting and redeploy every instance",
         "bogus": "unknown field",
