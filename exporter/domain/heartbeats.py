@@ -11,9 +11,15 @@ so a long scan never holds the documents.
     result = acc.result()
     result.coverage, result.max_gap_sec, result.uptime
 
-Definitions, for the window [start, end) and interval I:
+Definitions, for the window [start, end) and interval I (the README's "How
+longrun counts" says the same for people):
 
-- **expected**: slot starts in [start, end) (``slots_between``).
+- **history start**: the first heartbeat ever. ``seed`` the accumulator with
+  the last heartbeat BEFORE the window; without one, history starts at the
+  window's first heartbeat. Time before the history start is not watched: it
+  is neither expected nor a gap.
+- **expected**: slot starts in [max(start, history start), end)
+  (``slots_between``); 0 when no heartbeat exists at or before the window.
 - **written**: distinct aligned slots in the window with a usable heartbeat.
   ``missed = expected - written``; ``coverage = written / expected`` (None when
   nothing is expected).
@@ -26,25 +32,27 @@ Definitions, for the window [start, end) and interval I:
   has the wrong type is counted malformed too but still written; the bad field
   is ignored (a bad ``targetUp`` makes the slot's state unknown).
 - **out_of_order** / **outside_window**: documents fed before an already-seen
-  slot, or whose slot is outside the window; counted and ignored.
-- **gap**: time between consecutive heartbeat slot starts, with the window's
-  start and end as bookends: ``[start, s1, ..., sn, end]``. A perfect 1-minute
-  cadence over an aligned window has max gap 60 s; 45 missing minutes in the
-  middle make a gap of 46 × 60 s; an empty window's gap is its whole length.
-  A leading outage of k slots gives k × I (the bookend is not a heartbeat).
-  Gaps never cross the window: an outage over midnight is one day's trailing
-  gap plus the next day's leading gap.
-  ``largest_gaps`` keeps the ``top_n`` largest gaps that hold at least one
-  missed slot, largest first, earliest first on ties.
+  slot, or whose slot is outside the window; counted and ignored (a heartbeat
+  just before the window still serves as the seed).
+- **gap**: the time between consecutive heartbeat slots, whichever window or
+  day they fall in. A window's gaps are those that END in it, measured from the
+  heartbeat before (the seed for the first one), plus the open gap from its
+  last heartbeat to its end. A perfect cadence has max gap I; two slots
+  missing at 00:00 after a heartbeat at 23:59 make a gap of 180 s in the new
+  day; an outage across midnight is counted whole in the day it ends (the day
+  before shows the part it saw). ``largest_gaps`` keeps the ``top_n`` largest
+  gaps that miss a slot of the window, largest first, earliest first on ties.
 - **restarts**: a heartbeat whose instanceId or deploymentId differs from the
   last known one, or whose uptimeSec is below the last known one (a restart
   under a fixed instance id); counted once per heartbeat.
   **instance_changes**: a heartbeat whose instanceId differs from the last known.
-- **slot states**: ``up`` = heartbeat with ``targetUp`` true, or absent/None
-  (no target configured: the process itself is up); ``down`` = heartbeat with
-  ``targetUp`` false; ``unknown`` = everything else (no heartbeat, or a bad
-  ``targetUp``). ``uptime = up / (up + down)`` over known slots, None when none
-  is known: time nobody watched is never counted as up.
+- **slot states**: a heartbeat with ``targetUp`` true is ``up``, false is
+  ``down``; a heartbeat without ``targetUp`` (no target configured: the process
+  itself is the service) is ``up``; a bad ``targetUp`` is ``unknown``. A missed
+  expected slot takes the mode of the heartbeat before it: without a target the
+  heartbeat is the only signal, so the slot is ``down``; with a target it is
+  ``unknown`` (nobody looked). ``uptime = up / (up + down)`` over known slots,
+  None when none is known: time nobody watched is never counted as up.
 """
 
 from __future__ import annotations
@@ -93,6 +101,7 @@ class HeartbeatResult:
     restarts: int = 0
     first_slot: datetime | None = None
     last_slot: datetime | None = None
+    history_start: datetime | None = None  # where expected slots begin; None: nothing watched yet
 
     @property
     def missed(self) -> int:
@@ -125,6 +134,7 @@ class HeartbeatResult:
             "instanceChanges": self.instance_changes, "restarts": self.restarts,
             "firstSlot": iso(self.first_slot) if self.first_slot else None,
             "lastSlot": iso(self.last_slot) if self.last_slot else None,
+            "historyStart": iso(self.history_start) if self.history_start else None,
         }
 
 
@@ -178,7 +188,9 @@ class HeartbeatAccumulator:
         self.start, self.end, self.interval, self.top_n = start, end, interval, top_n
         self._step = timedelta(seconds=interval)
         self._counts: dict[str, int] = {}  # named as HeartbeatResult's fields
-        self._prev = start  # the previous gap point: window start, then each heartbeat
+        self._prev: datetime | None = None  # the previous heartbeat's slot: the seed, then each accepted one
+        self._prev_mode: Any = _BAD  # what a missed slot after ``_prev`` is: see _missed_state
+        self._history_start: datetime | None = None  # where expected slots begin
         self._first: datetime | None = None
         self._last: datetime | None = None
         self._known: dict[str, Any] = {}  # last known instance, deployment, uptime
@@ -189,11 +201,21 @@ class HeartbeatAccumulator:
         self._counts[name] = self._counts.get(name, 0) + 1
 
     def seed(self, previous: Any) -> None:
-        """Remember the last heartbeat BEFORE the window, so a restart across
-        the window's start (a midnight) counts in this window. Counts nothing else."""
+        """The last heartbeat BEFORE the window: history started before it, the
+        first gap is measured from it, and a restart across the window's start
+        (a midnight) counts in this window. It is not counted as written.
+
+        A document whose slot lies in the window (written a little early) is added instead.
+        """
         beat = _read(previous)
-        if beat is not None:
+        if beat is None:
+            return
+        if self.start <= beat.slot < self.end:
+            self.add(previous)
+        elif beat.slot < self.start and self._first is None and (self._prev is None or beat.slot > self._prev):
             self._count_changes(beat)
+            self._prev, self._prev_mode = beat.slot, beat.target_up
+            self._history_start = self.start
 
     def add_all(self, docs: Iterable[Any]) -> None:
         for doc in docs:
@@ -208,6 +230,8 @@ class HeartbeatAccumulator:
             self._bump("malformed")
         if not self.start <= beat.slot < self.end:
             self._bump("outside_window")
+            if beat.slot < self.start and self._aligned(beat):
+                self.seed(doc)
         elif not self._aligned(beat):
             self._bump("misaligned")
         elif self._last is not None and beat.slot < self._last:
@@ -223,7 +247,10 @@ class HeartbeatAccumulator:
         return beat.slot - self._step <= beat.ts < beat.slot + 2 * self._step
 
     def _accept(self, beat: _Beat) -> None:
-        self._record_gap(self._gap(self._prev, beat.slot))
+        if self._prev is not None:
+            self._record_gap(self._gap(self._prev, beat.slot))
+        else:
+            self._history_start = beat.slot  # the first heartbeat ever
         self._count_changes(beat)
         self._bump("written")
         if beat.target_up is True or beat.target_up is None:
@@ -232,6 +259,7 @@ class HeartbeatAccumulator:
             self._bump("down_slots")
         self._first = self._first or beat.slot
         self._prev = self._last = beat.slot
+        self._prev_mode = beat.target_up
 
     def _count_changes(self, beat: _Beat) -> None:
         """Compare with the last KNOWN instanceId, deploymentId and uptimeSec,
@@ -250,12 +278,21 @@ class HeartbeatAccumulator:
             self._bump("restarts")
 
     def _gap(self, a: datetime, b: datetime) -> Gap:
-        """The gap from ``a`` (window start or, once one is seen, a heartbeat) to ``b``."""
-        first_missable = a + self._step if self._last is not None else a
+        """The gap from the heartbeat at ``a`` to ``b`` (the next heartbeat, or the
+        window's end); its missed slots are those after ``a`` that lie in the window."""
+        first_missable = max(a + self._step, self.start)
         missed = slots_between(first_missable, b, self.interval) if first_missable < b else 0
         return Gap(a, b, max(0.0, (b - a).total_seconds()), missed)
 
+    def _missed_state(self, mode: Any) -> str | None:
+        """The state of a missed slot after a heartbeat whose targetUp was ``mode``:
+        down without a target (absent), unknown with one (or a bad value)."""
+        return "down_slots" if mode is None else None
+
     def _record_gap(self, gap: Gap) -> None:
+        state = self._missed_state(self._prev_mode)
+        if state and gap.missed_slots:
+            self._counts[state] = self._counts.get(state, 0) + gap.missed_slots
         self._max_gap = max(self._max_gap, gap.seconds)
         if gap.missed_slots and self.top_n:
             item = (gap.seconds, -gap.start.timestamp(), gap)  # ties: the earlier gap wins
@@ -265,19 +302,27 @@ class HeartbeatAccumulator:
                 heapq.heapreplace(self._heap, item)
 
     def result(self) -> HeartbeatResult:
-        """The figures so far, closing the window with the trailing gap to ``end``.
-
-        Does not change the accumulator: more documents may be added after.
+        """The figures so far, closing the window with the open gap from its last
+        heartbeat to ``end``. Does not change the accumulator: more documents may be added after.
         """
-        tail = self._gap(self._prev, self.end)
-        items = self._heap + ([(tail.seconds, -tail.start.timestamp(), tail)] if tail.missed_slots else [])
-        gaps = sorted(items, key=lambda item: item[:2], reverse=True)[: self.top_n]
+        counts = dict(self._counts)
+        gaps, max_gap = list(self._heap), self._max_gap
+        if self._prev is not None:
+            tail = self._gap(self._prev, self.end)
+            max_gap = max(max_gap, tail.seconds)
+            state = self._missed_state(self._prev_mode)
+            if state and tail.missed_slots:
+                counts[state] = counts.get(state, 0) + tail.missed_slots
+            if tail.missed_slots:
+                gaps.append((tail.seconds, -tail.start.timestamp(), tail))
+        gaps = sorted(gaps, key=lambda item: item[:2], reverse=True)[: self.top_n]
+        history = self._history_start
+        expected = slots_between(max(self.start, history), self.end, self.interval) if history else 0
         return HeartbeatResult(
             start=self.start, end=self.end, interval=self.interval,
-            expected=slots_between(self.start, self.end, self.interval),
-            max_gap_sec=max(self._max_gap, tail.seconds),
+            expected=expected, max_gap_sec=max_gap,
             largest_gaps=tuple(item[2] for item in gaps),
-            first_slot=self._first, last_slot=self._last, **self._counts,
+            first_slot=self._first, last_slot=self._last, history_start=history, **counts,
         )
 
 

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping
 
 from exporter.domain.heartbeats import HeartbeatResult
 from exporter.domain.response import mtta_doc
-from exporter.domain.slots import PROBE_PREFIX, day_bounds
+from exporter.domain.slots import PROBE_PREFIX, day_bounds, iso
 from exporter.domain.stats import is_number, mttr_percentiles, pass_rate_pct
 from exporter.domain.vocabulary import PROBE_RESULTS, SEVERITIES
 
@@ -134,6 +134,8 @@ def compute_rollup(day: date, heartbeat_result: HeartbeatResult, probe_docs: Ite
         "upMinutes": hb.up_slots * minutes, "downMinutes": hb.down_slots * minutes,
         "unknownMinutes": hb.unknown_slots * minutes,
         "maxGapSec": hb.max_gap_sec,
+        "firstSlot": iso(hb.first_slot) if hb.first_slot else None,
+        "historyStart": iso(hb.history_start) if hb.history_start else None,
         "largestGaps": [gap.to_dict() for gap in hb.largest_gaps[:LARGEST_GAPS]],
         "restarts": hb.restarts, "instanceChanges": hb.instance_changes,
         "duplicateHb": hb.duplicates, "misalignedHb": hb.misaligned, "malformedHb": hb.malformed,

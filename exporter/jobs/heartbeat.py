@@ -101,11 +101,11 @@ class HeartbeatJob:
             await self.store.create(self.paths.heartbeat(doc["bucketId"]), doc)
         except AlreadyExists:
             self.state.skipped_existing += 1
-            self.ledger.spoil("a slot was written by another run")
+            self.ledger.spoil("a slot was written by another run", slot)
             log.info("heartbeat %s already written (restart or takeover inside the slot); not writing it twice", doc["bucketId"])
             return
         except Exception:
-            self.ledger.spoil("a heartbeat write failed: its outcome is unknown")
+            self.ledger.spoil("a heartbeat write failed: its outcome is unknown", slot)
             raise
         self.ledger.record(doc)
         self.state.written_total += 1

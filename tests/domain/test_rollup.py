@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain_builders import DAY, DAY_END, DAY_START, at, day_docs, day_result
+from domain_builders import DAY, DAY_END, DAY_START, at, day_docs, day_result, seeded_day_result
 from exporter.domain.heartbeats import analyze_heartbeats
 from exporter.domain.incidents import acknowledge, new_incident, resolve
 from exporter.domain.rollup import (
@@ -54,20 +54,32 @@ def test_target_down_20_minutes_lowers_honest_uptime():
 
 
 def test_day_without_heartbeats_is_insufficient_with_unknown_uptime():
-    doc = rollup(day_result([]))
+    doc = rollup(seeded_day_result([]))
     assert (doc["uptimePct"], doc["uptimeRatio"], doc["insufficientData"]) == (None, None, True)
-    assert (doc["writtenHb"], doc["missedHb"], doc["unknownMinutes"], doc["maxGapSec"]) == (0, 1440, 1440, 86400)
+    assert (doc["writtenHb"], doc["missedHb"], doc["unknownMinutes"], doc["maxGapSec"]) == (0, 1440, 1440, 86460)
+
+
+def test_a_day_before_the_first_heartbeat_ever_expects_nothing_and_is_insufficient():
+    doc = rollup(day_result([]))
+    assert (doc["expectedHb"], doc["missedHb"], doc["maxGapSec"], doc["numericCoverage"]) == (0, 0, 0, None)
+    assert doc["insufficientData"] is True and doc["uptimePct"] is None
+
+
+def test_the_first_days_rollup_counts_from_the_first_heartbeat_ever():
+    doc = rollup(day_result(day_docs(missing=range(0, 600))))  # deployed at 10:00
+    assert (doc["expectedHb"], doc["writtenHb"], doc["maxGapSec"]) == (840, 840, 60)
+    assert doc["firstSlot"] == "2026-03-10T10:00:00.000Z"
 
 
 def test_insufficient_data_follows_the_threshold():
-    result = day_result(day_docs(missing=range(288)))  # coverage exactly 0.8
+    result = seeded_day_result(day_docs(missing=range(288)))  # coverage exactly 0.8
     assert rollup(result, threshold=0.8)["insufficientData"] is False
     assert rollup(result, threshold=0.81)["insufficientData"] is True
 
 
 def test_minutes_scale_with_the_interval():
     docs = day_docs(missing=range(10), down=range(10, 30), slots=2880, interval=30)
-    doc = rollup(day_result(docs, interval=30), interval=30)
+    doc = rollup(seeded_day_result(docs, interval=30), interval=30)
     assert (doc["expectedHb"], doc["unknownMinutes"], doc["downMinutes"]) == (2880, 5, 10)
 
 
