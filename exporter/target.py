@@ -80,14 +80,18 @@ class TargetClient:
         return TargetStatus(**{**status.__dict__, "latency_ms": latency})
 
 
+class _NonFinite(ValueError):
+    """JSON with NaN or Infinity, which the JSON standard does not allow."""
+
+
 def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"non-finite number {name}")
+    raise _NonFinite(name)
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"number {text[:20]} overflows")
+        raise _NonFinite(text[:20])
     return value
 
 
@@ -104,6 +108,8 @@ def parse_body(raw: bytes) -> TargetStatus:
         return TargetStatus(up=False, error="answered with bytes that are not UTF-8")
     try:
         body = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _NonFinite as exc:
+        return TargetStatus(up=False, error=f"answered with a non-finite number ({exc}), which JSON does not allow")
     except (ValueError, RecursionError):
-        return TargetStatus(up=False, error="answered with invalid JSON (or NaN/Infinity, which JSON does not allow)")
+        return TargetStatus(up=False, error="answered with invalid JSON")
     return parse_status(body)

@@ -27,9 +27,9 @@ from exporter.cli.common import (
     parse_window_days,
     to_json,
 )
-from exporter.domain.report import WINDOW_DAYS
+from exporter.domain.report import WINDOW_DAYS, SloTargets
 from exporter.domain.slots import day_bounds
-from exporter.reports.gather import daily_rows, incidents_touching
+from exporter.reports.gather import daily_rows, history_start, incidents_touching
 from exporter.reports.html import render_html
 from exporter.reports.markdown import render_markdown
 from exporter.reports.model import LongRunReport, build_long_run_report, window_days
@@ -68,9 +68,11 @@ async def build(ctx: Context, windows: tuple[int, ...]) -> LongRunReport:
         rows = await daily_rows(runtime.rollups, days, progress=Progress("report: day"))
         start, end = day_bounds(days[0])[0], day_bounds(last)[1]
         incidents = await incidents_touching(runtime.store, runtime.paths, start, end)
+        first = await history_start(runtime.store, runtime.paths, ctx.settings.heartbeat_interval)
         return build_long_run_report(
             last, windows, rows, incidents, generated_at=runtime.clock.now(),
             interval=ctx.settings.heartbeat_interval, coverage_threshold=config["insufficientDataThreshold"],
+            targets=SloTargets.from_config(config), history_start=first,
         )
 
 

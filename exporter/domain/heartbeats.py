@@ -102,6 +102,7 @@ class HeartbeatResult:
     first_slot: datetime | None = None
     last_slot: datetime | None = None
     history_start: datetime | None = None  # where expected slots begin; None: nothing watched yet
+    target_configured: bool | None = None  # did the last heartbeat seen carry targetUp (None: unknown)
 
     @property
     def missed(self) -> int:
@@ -135,6 +136,7 @@ class HeartbeatResult:
             "firstSlot": iso(self.first_slot) if self.first_slot else None,
             "lastSlot": iso(self.last_slot) if self.last_slot else None,
             "historyStart": iso(self.history_start) if self.history_start else None,
+            "targetConfigured": self.target_configured,
         }
 
 
@@ -322,7 +324,8 @@ class HeartbeatAccumulator:
             start=self.start, end=self.end, interval=self.interval,
             expected=expected, max_gap_sec=max_gap,
             largest_gaps=tuple(item[2] for item in gaps),
-            first_slot=self._first, last_slot=self._last, history_start=history, **counts,
+            first_slot=self._first, last_slot=self._last, history_start=history,
+            target_configured=None if self._prev_mode is _BAD else self._prev_mode is not None, **counts,
         )
 
 

@@ -5,13 +5,20 @@ listed in ``missing_days``, its minutes counted as unknown, and it never
 counts as a day of zero (or full) uptime. A window passes only on enough data:
 
 - INSUFFICIENT_DATA: fewer than ``min_days_fraction`` of its days have a
-  usable rollup, heartbeat coverage over those days is below the threshold,
+  usable rollup, heartbeat coverage is below the insufficient-data threshold,
   or no minute of the window is known.
-- FAIL: a target is missed; ``failures`` names each one.
+- FAIL: a target is missed (uptime, heartbeat coverage, a probe type's pass
+  rate, MTTR); ``failures`` names each one.
 - PASS otherwise.
 
-The window's max gap is the largest daily max gap, so an outage across
-midnight counts as its two daily halves.
+Expected heartbeat slots are every slot of the window from the first
+heartbeat ever (``history_start``): a day with no rollup and no heartbeat
+after that counts all its slots as missed, so a lost day can never PASS on
+coverage. Without a target its minutes are down (the heartbeat is the only
+signal); with one, unknown. The window's max gap is the largest daily max gap:
+a daily gap is measured from the heartbeat before it, whatever day that was,
+so an outage across midnight counts whole. Incidents about the monitoring
+stack itself are reported apart and never change the verdict.
 
     reports = build_reports(yesterday, rollup_docs, incident_docs)
     [(r.days, r.verdict) for r in reports]  # [(7, 'PASS'), (30, 'FAIL'), (90, 'INSUFFICIENT_DATA'), ...]
@@ -22,13 +29,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from exporter.domain.heartbeats import HeartbeatResult
 from exporter.domain.response import mtta_percentiles
-from exporter.domain.rollup import PROBE_RESULTS, PROBE_TYPES, pass_rates, tally_incidents
-from exporter.domain.slots import day_bounds, iso
+from exporter.domain.rollup import PROBE_RESULTS, PROBE_TYPES, monitoring_summary, pass_rates, tally_incidents
+from exporter.domain.slots import day_bounds, iso, slots_between
 from exporter.domain.stats import Percentiles, is_number, mttr_percentiles
 
 PASS, FAIL, INSUFFICIENT_DATA = "PASS", "FAIL", "INSUFFICIENT_DATA"
@@ -38,11 +45,23 @@ MINUTES_PER_DAY = 1440
 
 @dataclass(frozen=True)
 class SloTargets:
+    """The runbook's targets; probe pass rates and coverage come from the config
+    document's ``targets`` (``SloTargets.from_config``)."""
+
     uptime_pct: Mapping[int, float] = field(
         default_factory=lambda: {7: 99.0, 30: 99.5, 90: 99.7, 180: 99.8})
-    probe_pass_pct: float = 99.0
+    probe_pass_pct: Mapping[str, float] = field(
+        default_factory=lambda: {"outbound": 95.0, "inbound": 95.0, "queue": 98.0})
+    coverage_pct: float = 99.0
     mttr_max_sec: Mapping[str, float] = field(
         default_factory=lambda: {"p50": 120.0, "p90": 300.0, "p95": 600.0})
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "SloTargets":
+        targets = config.get("targets") if isinstance(config.get("targets"), Mapping) else {}
+        base = cls()
+        probes = {**base.probe_pass_pct, **dict(targets.get("probePassPct") or {})}
+        return cls(probe_pass_pct=probes, coverage_pct=targets.get("coveragePct", base.coverage_pct))
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,9 @@ class WindowReport:
     insufficient: tuple[str, ...]
     failures: tuple[str, ...]
     mtta: Percentiles = Percentiles(None, None, None)  # acknowledgement times in the window
+    expected_hb: float = 0
+    written_hb: float = 0
+    monitoring_incidents: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -84,7 +106,8 @@ class WindowReport:
             "lastDay": self.last_day.isoformat(), "verdict": self.verdict,
             "reasons": list(self.reasons), "failures": list(self.failures),
             "targetUptimePct": self.target_uptime_pct, "uptimePct": self.uptime_pct,
-            "coverage": self.coverage, "daysWithData": len(self.days_with_data),
+            "coverage": self.coverage, "expectedHb": self.expected_hb, "writtenHb": self.written_hb,
+            "daysWithData": len(self.days_with_data),
             "missingDays": [d.isoformat() for d in self.missing_days],
             "malformedDays": self.malformed_days,
             "upMinutes": self.up_minutes, "downMinutes": self.down_minutes,
@@ -93,6 +116,7 @@ class WindowReport:
             "probePassRates": self.probe_pass_rates, "probeCounts": self.probe_counts,
             "incidentsCount": self.incidents_count, "incidentsByType": self.incidents_by_type,
             "incidentsBySeverity": self.incidents_by_severity, "mttaSec": self.mtta._asdict(),
+            "monitoringIncidents": dict(self.monitoring_incidents),
         }
 
 
@@ -146,15 +170,31 @@ class _Totals:
                     self.probes[kind][result] += int(n)
         return True
 
+    def add_missing_day(self, day: date, history_start: datetime | None, interval: float,
+                        no_target: bool) -> None:
+        """A day with no usable rollup: after the history start every slot of it is
+        expected and missed; its minutes are down without a target, else unknown."""
+        start, end = day_bounds(day)
+        expected = slots_between(max(start, history_start), end, interval) if history_start and history_start < end else 0
+        self.expected += expected
+        if no_target:
+            self.down += expected * interval / 60
+            self.unknown += MINUTES_PER_DAY - expected * interval / 60
+        else:
+            self.unknown += MINUTES_PER_DAY
+
 
 def _failures(uptime: float | None, target: float, rates: Mapping[str, float | None],
-              mttr: Percentiles, targets: SloTargets) -> list[str]:
+              mttr: Percentiles, targets: SloTargets, coverage: float | None) -> list[str]:
     failed = []
     if uptime is not None and uptime < target:
         failed.append(f"uptime {uptime:.3f}% below target {target}%")
+    if coverage is not None and 100 * coverage < targets.coverage_pct:
+        failed.append(f"heartbeat coverage {100 * coverage:.2f}% below target {targets.coverage_pct:g}%")
     for kind, rate in rates.items():
-        if rate is not None and rate < targets.probe_pass_pct:
-            failed.append(f"{kind} probe pass rate {rate:.2f}% below target {targets.probe_pass_pct}%")
+        wanted = targets.probe_pass_pct.get(kind)
+        if rate is not None and wanted is not None and rate < wanted:
+            failed.append(f"{kind} probe pass rate {rate:.2f}% below target {wanted:g}%")
     for name, limit in targets.mttr_max_sec.items():
         value = getattr(mttr, name)
         if value is not None and value > limit:
@@ -164,12 +204,14 @@ def _failures(uptime: float | None, target: float, rates: Mapping[str, float | N
 
 def build_window_report(days: int, last_day: date, daily: Iterable[Any], incidents: Iterable[Any], *,
                         targets: SloTargets = SloTargets(), interval: float = 60,
-                        coverage_threshold: float = 0.8, min_days_fraction: float = 0.8) -> WindowReport:
+                        coverage_threshold: float = 0.8, min_days_fraction: float = 0.8,
+                        history_start: datetime | None = None) -> WindowReport:
     """The window of ``days`` UTC days ending with ``last_day`` (inclusive).
 
     ``daily`` holds rollup dicts (``date`` = "yyyy-mm-dd"; others are ignored);
     ``incidents`` counts those that started in the window and gives MTTR for
-    those resolved in it.
+    those resolved in it. ``history_start`` is the first heartbeat ever: days
+    after it with no usable rollup count their slots as expected and missed.
     """
     window = [last_day - timedelta(days=back) for back in range(days - 1, -1, -1)]
     by_day = {}
@@ -177,15 +219,19 @@ def build_window_report(days: int, last_day: date, daily: Iterable[Any], inciden
         if isinstance(doc, Mapping) and isinstance(doc.get("date"), str):
             by_day[doc["date"]] = doc
     totals, present, missing, malformed = _Totals(), [], [], 0
+    no_target = _no_target_before(by_day, window[0])
     for day in window:
         doc = by_day.get(day.isoformat())
+        if doc is not None and totals.add_day(doc, interval):
+            present.append(day)
+            if isinstance(doc.get("targetConfigured"), bool):
+                no_target = not doc["targetConfigured"]
+            continue
         if doc is None:
             missing.append(day)
-        elif totals.add_day(doc, interval):
-            present.append(day)
         else:
             malformed += 1
-    totals.unknown += MINUTES_PER_DAY * (len(missing) + malformed)
+        totals.add_missing_day(day, history_start, interval, no_target)
     start, end = day_bounds(window[0])[0], day_bounds(last_day)[1]
     incidents = list(incidents)
     tally = tally_incidents(incidents, start, end)
@@ -195,6 +241,7 @@ def build_window_report(days: int, last_day: date, daily: Iterable[Any], inciden
     rates = pass_rates(totals.probes)
     mttr = mttr_percentiles(tally.mttr_sec)
     target = targets.uptime_pct.get(days, max(targets.uptime_pct.values()))
+    monitoring = monitoring_summary(tally.monitoring)
 
     insufficient = []
     needed = math.ceil(min_days_fraction * days - 1e-9)
@@ -211,9 +258,19 @@ def build_window_report(days: int, last_day: date, daily: Iterable[Any], inciden
         unknown_minutes=totals.unknown, max_gap_sec=totals.max_gap, mttr=mttr,
         probe_counts=totals.probes, probe_pass_rates=rates, incidents_count=tally.count,
         incidents_by_type=tally.by_type, incidents_by_severity=tally.by_severity,
-        insufficient=tuple(insufficient), failures=tuple(_failures(uptime, target, rates, mttr, targets)),
+        insufficient=tuple(insufficient), failures=tuple(_failures(uptime, target, rates, mttr, targets, coverage)),
         mtta=mtta_percentiles(incidents, start, end),
+        expected_hb=totals.expected, written_hb=totals.written, monitoring_incidents=monitoring,
     )
+
+
+def _no_target_before(by_day: Mapping[str, Mapping], first: date) -> bool:
+    """Whether the last rollup before the window said the heartbeats had no target."""
+    earlier = sorted(day for day in by_day if day < first.isoformat())
+    for day in reversed(earlier):
+        if isinstance(by_day[day].get("targetConfigured"), bool):
+            return not by_day[day]["targetConfigured"]
+    return False
 
 
 def build_reports(last_day: date, daily: Iterable[Any], incidents: Iterable[Any],

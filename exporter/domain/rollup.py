@@ -23,7 +23,7 @@ from exporter.domain.heartbeats import HeartbeatResult
 from exporter.domain.response import mtta_doc
 from exporter.domain.slots import PROBE_PREFIX, day_bounds, iso
 from exporter.domain.stats import is_number, mttr_percentiles, pass_rate_pct
-from exporter.domain.vocabulary import PROBE_RESULTS, SEVERITIES
+from exporter.domain.vocabulary import MONITORING_TYPES, PROBE_RESULTS, SEVERITIES
 
 PROBE_TYPES = tuple(PROBE_PREFIX)  # outbound, inbound, queue
 LARGEST_GAPS = 5
@@ -33,10 +33,13 @@ def _aware(value: Any) -> datetime | None:
     return value if isinstance(value, datetime) and value.tzinfo is not None else None
 
 
-def tally_probes(docs: Iterable[Any], start: datetime, end: datetime) -> tuple[dict, int]:
-    """``({type: {PASS, FAIL, SKIP}}, malformed)`` for probes with ts in [start, end).
+def tally_probes(docs: Iterable[Any], start: datetime, end: datetime, *,
+                 manual: dict | None = None) -> tuple[dict, int]:
+    """``({type: {PASS, FAIL, SKIP}}, malformed)`` for scheduled probes with ts in [start, end).
 
-    Every known type is present, with zero counts when it never ran.
+    Every known type is present, with zero counts when it never ran. Manual runs
+    (``trigger: manual``) are tests, not the schedule: they are tallied into
+    ``manual`` when given, and never into the pass rates.
     """
     counts = {kind: dict.fromkeys(PROBE_RESULTS, 0) for kind in PROBE_TYPES}
     malformed = 0
@@ -46,7 +49,9 @@ def tally_probes(docs: Iterable[Any], start: datetime, end: datetime) -> tuple[d
         if ts is None:
             malformed += 1
         elif start <= ts < end:
-            counts[doc["type"]][doc["result"]] += 1
+            into = counts if doc.get("trigger") != "manual" else manual
+            if into is not None:
+                into.setdefault(doc["type"], dict.fromkeys(PROBE_RESULTS, 0))[doc["result"]] += 1
     return counts, malformed
 
 
@@ -70,24 +75,29 @@ def mttr_of(doc: Mapping[str, Any]) -> float | None:
 @dataclass
 class IncidentTally:
     """Incidents of a window [start, end): counts of those that STARTED in it,
-    repair times of those RESOLVED in it."""
+    repair times of those RESOLVED in it. The monitored service's incidents
+    only; those about the monitoring stack (``MONITORING_TYPES``) are counted
+    apart in ``monitoring``, so a silent Watchdog never counts as service downtime."""
 
     count: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
     by_severity: dict[str, int] = field(default_factory=dict)
     mttr_sec: list[float] = field(default_factory=list)
     malformed: int = 0
+    monitoring: "IncidentTally | None" = None
 
 
 def tally_incidents(docs: Iterable[Any], start: datetime, end: datetime) -> IncidentTally:
     """Malformed: not a mapping, no aware tsStart or no type, or resolved
     without a usable tsEnd/mttr."""
-    tally = IncidentTally()
+    service, monitoring = IncidentTally(), IncidentTally()
+    service.monitoring = monitoring
     for doc in docs:
         ts_start = _aware(doc.get("tsStart")) if isinstance(doc, Mapping) else None
         if ts_start is None or not isinstance(doc.get("type"), str):
-            tally.malformed += 1
+            service.malformed += 1
             continue
+        tally = monitoring if doc["type"] in MONITORING_TYPES else service
         if start <= ts_start < end:
             tally.count += 1
             tally.by_type[doc["type"]] = tally.by_type.get(doc["type"], 0) + 1
@@ -100,7 +110,14 @@ def tally_incidents(docs: Iterable[Any], start: datetime, end: datetime) -> Inci
             tally.malformed += 1
         elif start <= ts_end < end:
             tally.mttr_sec.append(mttr)
-    return tally
+    return service
+
+
+def monitoring_summary(tally: IncidentTally) -> dict[str, Any]:
+    """The monitoring stack's own incidents, reported on their own line."""
+    mttr = mttr_percentiles(tally.mttr_sec)
+    return {"count": tally.count, "byType": tally.by_type, "resolved": len(tally.mttr_sec),
+            "mttrP50": mttr.p50, "mttrP90": mttr.p90, "mttrP95": mttr.p95}
 
 
 def compute_rollup(day: date, heartbeat_result: HeartbeatResult, probe_docs: Iterable[Any],
@@ -118,7 +135,8 @@ def compute_rollup(day: date, heartbeat_result: HeartbeatResult, probe_docs: Ite
     if (hb.start, hb.end, hb.interval) != (start, end, interval):
         raise ValueError(f"heartbeat result covers {hb.start}..{hb.end} at {hb.interval}s, "
                          f"not the day {day} at {interval}s")
-    probe_counts, bad_probes = tally_probes(probe_docs, start, end)
+    manual: dict[str, dict[str, int]] = {}
+    probe_counts, bad_probes = tally_probes(probe_docs, start, end, manual=manual)
     incident_docs = list(incident_docs)
     incidents = tally_incidents(incident_docs, start, end)
     mttr = mttr_percentiles(incidents.mttr_sec)
@@ -136,16 +154,18 @@ def compute_rollup(day: date, heartbeat_result: HeartbeatResult, probe_docs: Ite
         "maxGapSec": hb.max_gap_sec,
         "firstSlot": iso(hb.first_slot) if hb.first_slot else None,
         "historyStart": iso(hb.history_start) if hb.history_start else None,
+        "targetConfigured": hb.target_configured,
         "largestGaps": [gap.to_dict() for gap in hb.largest_gaps[:LARGEST_GAPS]],
         "restarts": hb.restarts, "instanceChanges": hb.instance_changes,
         "duplicateHb": hb.duplicates, "misalignedHb": hb.misaligned, "malformedHb": hb.malformed,
-        "probePassRates": pass_rates(probe_counts), "probeCounts": probe_counts,
+        "probePassRates": pass_rates(probe_counts), "probeCounts": probe_counts, "manualProbeCounts": manual,
         "malformedProbes": bad_probes,
         "mttrP50": mttr.p50, "mttrP90": mttr.p90, "mttrP95": mttr.p95,
         "mttaSec": mtta_doc(incident_docs, start, end),
         "incidentsCount": incidents.count, "incidentsByType": incidents.by_type,
         "incidentsBySeverity": incidents.by_severity, "incidentsResolved": len(incidents.mttr_sec),
-        "malformedIncidents": incidents.malformed,
+        "malformedIncidents": incidents.malformed + incidents.monitoring.malformed,
+        "monitoringIncidents": monitoring_summary(incidents.monitoring),
         "insufficientData": coverage is None or coverage < insufficient_threshold,
         "commitHash": commit, "serviceVersion": service_version, "createdAt": created_at,
     }

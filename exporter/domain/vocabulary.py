@@ -54,6 +54,10 @@ INCIDENT_TYPES: dict[str, IncidentType] = {kind.name: kind for kind in (
     IncidentType("no_leader", "lock"),
     IncidentType("alert", ""),  # any other Prometheus alert (subject from its labels), the Watchdog's silence
 )}
+# Incidents about the monitoring stack itself (a silent Watchdog, an unmapped
+# alert, no leader, the store down, a failed rollup): real and announced, but not
+# the monitored service's downtime, so they stay out of its MTTR and verdicts.
+MONITORING_TYPES = frozenset({"alert", "no_leader", "store_down", "rollup_failed"})
 # The severity each type gets unless the config says otherwise (types without one: the fallback).
 DEFAULT_SEVERITY = {kind.name: kind.severity for kind in INCIDENT_TYPES.values() if kind.severity is not None}
 

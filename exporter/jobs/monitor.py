@@ -52,7 +52,7 @@ class MonitorJob:
         self.incidents, self.heartbeat, self.probes, self.rollups = incidents, heartbeat, probes, rollups
         self.interval = interval
         self.last_decisions: list[rules.Decision] = []
-        self._probe_decisions: dict[str, tuple[str | None, Any, rules.Decision]] = {}
+        self._probe_decisions: dict[str, tuple[tuple, rules.Decision]] = {}
         self._checked_until: datetime | None = None
         self._first_slot: datetime | None = None
 
@@ -66,8 +66,7 @@ class MonitorJob:
     async def run(self, now: datetime) -> None:
         config = await self.config.load()
         thresholds = config["alertThresholds"]
-        start = await self._window_start(now)
-        decisions = [*await self._heartbeats(start, now, thresholds)]
+        decisions = [*await self._heartbeats(now, thresholds)]
         for probe_type in PROBE_TYPES:
             decisions.append(await self._probe(probe_type, thresholds))
         decisions.append(self._accounts(config))
@@ -78,28 +77,43 @@ class MonitorJob:
         await self.store.set(self.paths.state, {"monitorCheckedUntil": now}, merge=True)
         self._checked_until = now
 
-    async def _window_start(self, now: datetime) -> datetime:
-        """From where the last check (by any leader) ended, at most a day back and at least an hour;
-        never before the first heartbeat ever, so a fresh deployment is not 'missing' its past."""
+    async def _window(self, now: datetime) -> tuple[datetime, datetime] | None:
+        """[start, end) of whole slots to check: ending where the current slot starts (its
+        heartbeat may still be on its way), from where the last check (by any leader) ended,
+        at most a day back and at least an hour; never before the first heartbeat ever.
+        None before any heartbeat: a fresh deployment has nothing to miss yet."""
+        interval = self.heartbeat.interval
         if self._checked_until is None:
             state = await self.store.get(self.paths.state)
             checked = state.get("monitorCheckedUntil") if state else None
             self._checked_until = checked if isinstance(checked, datetime) else None
         if self._first_slot is None:
             first = await self.store.query(self.paths.heartbeats, order_by=[Order("ts")], limit=1)
-            if first:
-                self._first_slot = slot_start(first[0].get("ts"), self.heartbeat.interval)
-        start = now - WINDOW
+            if not first:
+                return None
+            self._first_slot = slot_start(first[0].get("ts"), interval)
+        end = slot_start(now, interval)
+        start = end - WINDOW
         if self._checked_until is not None and self._checked_until < start:
-            start = max(self._checked_until, now - MAX_WINDOW)
-        if self._first_slot is not None and self._first_slot > start:
-            start = self._first_slot
-        return start
+            start = max(slot_start(self._checked_until, interval), end - MAX_WINDOW)
+        return max(start, self._first_slot), end
 
     async def apply(self, decision: rules.Decision) -> None:
-        """Open or resolve; the times come from the evidence (``since``/``until``), not from when we looked."""
+        """Open or resolve; the times come from the evidence (``since``/``until``), not from when we looked.
+
+        An episode that has already ended (``until``) and that an incident already
+        covers (Alertmanager opened and resolved it before this check) is not opened
+        again; one nobody recorded is opened and resolved at once, as one incident.
+        """
         since, until = _parse(decision.details.get("since")), _parse(decision.details.get("until"))
         if decision.action == "open":
+            if until is not None and since is not None:
+                active = await self.incidents.active(decision.type, decision.subject)
+                if active is None and await self.incidents.covered(decision.type, decision.subject, since, until):
+                    return
+                await self.incidents.detect(decision.type, decision.subject, reason=decision.reason, details=decision.details, source="monitor", at=since)
+                await self.incidents.clear(decision.type, decision.subject, source="monitor", at=until)
+                return
             await self.incidents.detect(decision.type, decision.subject, reason=decision.reason, details=decision.details, source="monitor", at=since)
         elif decision.action == "resolve":
             active = await self.incidents.active(decision.type, decision.subject)
@@ -108,52 +122,68 @@ class MonitorJob:
                 ended = _parse((active.get("details") or {}).get("until")) or until
                 await self.incidents.clear(decision.type, decision.subject, source="monitor", at=ended)
 
-    async def _heartbeats(self, start: datetime, now: datetime, thresholds: dict[str, Any]) -> tuple[rules.Decision, rules.Decision]:
+    async def _heartbeats(self, now: datetime, thresholds: dict[str, Any]) -> tuple[rules.Decision, rules.Decision]:
         """Missed heartbeats (a count, and the documents only when the count shows a problem) and reconnects.
 
         The threshold is per hour (missedHbPerHour): a window longer than an hour scales it.
         """
         interval = self.heartbeat.interval
-        window = [Filter("ts", ">=", start), Filter("ts", "<", now)]
-        threshold = thresholds["missedHbPerHour"] * max(1.0, (now - start) / WINDOW)
-        expected = slots_between(start, now, interval)
-        written = await self.store.count(self.paths.heartbeats, where=window)
-        missed = rules.missed_count_decision(expected, written, threshold, start=start, end=now)
+        bounds = await self._window(now)
+        start, end = bounds or (slot_start(now, interval), slot_start(now, interval))
+        reconnects = reconnects_in(self.heartbeat.state.reconnect_totals_since(start))
+        reconnect = rules.reconnect_loop_decision(reconnects, thresholds["reconnectLoop"])
+        threshold = thresholds["missedHbPerHour"] * max(1.0, (end - start) / WINDOW)
+        if bounds is None:  # before the first heartbeat ever: nothing expected, nothing decided
+            return rules.missed_count_decision(0, 0, threshold, start=start, end=end), reconnect
+        window = [Filter("ts", ">=", start), Filter("ts", "<", end)]
+        expected = slots_between(start, end, interval)
+        written = min(expected, await self.store.count(self.paths.heartbeats, where=window))
+        missed = rules.missed_count_decision(expected, written, threshold, start=start, end=end)
         if missed.active:
-            acc = HeartbeatAccumulator(start, now, interval)
-            async for doc in self.store.stream(self.paths.heartbeats, where=window, order_by=[Order("ts")]):
-                acc.add(doc.data)
-            result = acc.result()
+            result = await self._analyse(start, end)
             missed = rules.missed_heartbeats_decision(result, threshold)
             if missed.active and result.largest_gaps:
                 # The episode started at the first missing slot; it ended when heartbeats came back.
                 gap = result.largest_gaps[0]
-                first_missing = gap.start if gap.start == start else gap.start + timedelta(seconds=interval)
+                first_missing = max(gap.start + timedelta(seconds=interval), start)
                 missed.details["since"] = first_missing.isoformat()
-                missed.details["until"] = gap.end.isoformat() if gap.end < now else None
+                missed.details["until"] = gap.end.isoformat() if gap.end < end else None
         elif written:
             # Heartbeats are back: the first one in the window dates the end of an open episode.
             first = await self.store.query(self.paths.heartbeats, where=window, order_by=[Order("ts")], limit=1)
             missed.details["until"] = slot_start(first[0].get("ts"), interval).isoformat()
-        reconnects = reconnects_in(self.heartbeat.state.reconnect_totals_since(start))
-        return missed, rules.reconnect_loop_decision(reconnects, thresholds["reconnectLoop"])
+        return missed, reconnect
+
+    async def _analyse(self, start: datetime, end: datetime) -> HeartbeatAccumulator:
+        acc = HeartbeatAccumulator(start, end, self.heartbeat.interval)
+        before = await self.store.query(self.paths.heartbeats, where=[Filter("ts", "<", start)],
+                                        order_by=[Order("ts", descending=True)], limit=1)
+        if before:
+            acc.seed(before[0].data)
+        window = [Filter("ts", ">=", start), Filter("ts", "<", end)]
+        async for doc in self.store.stream(self.paths.heartbeats, where=window, order_by=[Order("ts")]):
+            acc.add(doc.data)
+        return acc.result()
 
     async def _probe(self, probe_type: str, thresholds: dict[str, Any]) -> rules.Decision:
-        """Consecutive failures of one probe type; its history is re-read only after a new result."""
+        """Consecutive failures of one probe type; its history is re-read only after a new result
+        of this instance, or when the lease changed hands since (another leader may have stored some)."""
         newest = (self.probes.last.get(probe_type) or {}).get("probeKey")
+        key = (newest, thresholds["consecutiveProbeFails"], self.probes.leadership.generation)
         cached = self._probe_decisions.get(probe_type)
-        if cached is not None and cached[0] == newest and cached[1] == thresholds["consecutiveProbeFails"]:
-            return cached[2]
+        if cached is not None and cached[0] == key:
+            return cached[1]
         decision = await self._probe_history(probe_type, thresholds)
-        self._probe_decisions[probe_type] = (newest, thresholds["consecutiveProbeFails"], decision)
+        self._probe_decisions[probe_type] = (key, decision)
         return decision
 
     async def _probe_history(self, probe_type: str, thresholds: dict[str, Any]) -> rules.Decision:
-        limit = int(thresholds["consecutiveProbeFails"]) + 4
+        limit = int(thresholds["consecutiveProbeFails"]) + 20
         docs = await self.store.query(
             self.paths.probes, where=[Filter("type", "==", probe_type)], order_by=[Order("ts", descending=True)], limit=limit
         )
-        newest_first = [d.data for d in docs]
+        # Manual runs are tests: they never start, extend or end a streak.
+        newest_first = [d.data for d in docs if d.get("trigger") != "manual"]
         streak = rules.consecutive_failures(newest_first)
         decision = rules.probe_fail_decision(streak, int(thresholds["consecutiveProbeFails"]), probe_type=probe_type)
         failures = [d for d in newest_first if d.get("result") == "FAIL"][:streak]

@@ -4,19 +4,21 @@
     results = await probe_results(store, paths, start, end + slack)    # {probeKey: "PASS"}
     incidents = await incidents_touching(store, paths, start, end)
     rows = await daily_rows(runtime.rollups, days)                     # [DayRow], oldest first
+    first = await history_start(store, paths, 60)                      # the first heartbeat ever
 
 ``progress(done, total)`` callbacks report days finished, for a progress line.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Mapping, Sequence
 
 from exporter.domain.heartbeats import HeartbeatAccumulator, HeartbeatResult
 from exporter.domain.incidents import ACTIVE_STATUSES
 from exporter.domain.maintenance import Spans
 from exporter.domain.maintenance_heartbeats import OutsideWindows
+from exporter.domain.slots import slot_start
 from exporter.reports.model import COMPUTED, MISSING, ROLLUP, DayRow
 from exporter.services.rollups import RollupService
 from exporter.store import DocumentStore, Filter, Order, Paths
@@ -111,3 +113,34 @@ def _has_data(rollup: Mapping[str, Any]) -> bool:
     missing, not a day of zero coverage."""
     return any(rollup.get(key) for key in ("writtenHb", "duplicateHb", "misalignedHb", "malformedHb"))
 
+
+
+async def history_start(store: DocumentStore, paths: Paths, interval: float) -> datetime | None:
+    """The first heartbeat ever: the oldest stored heartbeat, or an older rollup's
+    record of one (retention deletes heartbeats long before rollups)."""
+    found = []
+    first = await store.query(paths.heartbeats, order_by=[Order("ts")], limit=1)
+    ts = first[0].get("ts") if first else None
+    if isinstance(ts, datetime):
+        found.append(slot_start(ts, interval))
+    oldest = await store.query(paths.rollups, order_by=[Order("date")], limit=5)
+    for doc in oldest:
+        if isinstance(doc.get("writtenHb"), (int, float)) and doc.get("writtenHb"):
+            found.append(_rollup_history_start(doc.data))
+            break
+    found = [when for when in found if when is not None]
+    return min(found) if found else None
+
+
+def _rollup_history_start(doc: Mapping[str, Any]) -> datetime | None:
+    for key in ("historyStart", "firstSlot"):
+        value = doc.get(key)
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                pass
+    try:
+        return datetime.fromisoformat(str(doc.get("date"))).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None

@@ -41,13 +41,23 @@ def _window(w: WindowReport) -> list[str]:
     lines = ["", f"### {w.days} days: {w.verdict}", ""]
     lines += [f"- {_cell(reason)}" for reason in w.reasons] or ["- every target met"]
     lines += [
+        f"- heartbeats: {w.written_hb:g} written of {w.expected_hb:g} expected (from the first heartbeat ever)",
         f"- minutes: up {w.up_minutes:g}, down {w.down_minutes:g}, unknown {w.unknown_minutes:g}",
         f"- incidents by type: {_cell(fmt.counts(w.incidents_by_type))}",
         f"- incidents by severity: {_cell(fmt.counts(w.incidents_by_severity))}",
+        f"- monitoring stack's own incidents (not in the verdict): {_monitoring(w.monitoring_incidents)}",
         f"- missing days: {', '.join(d.isoformat() for d in w.missing_days[:31]) or 'none'}"
         + (f" and {len(w.missing_days) - 31} more" if len(w.missing_days) > 31 else ""),
     ]
     return lines
+
+
+def _monitoring(summary) -> str:
+    if not summary or not summary.get("count"):
+        return "none"
+    mttr = summary.get("mttrP50")
+    return f"{summary['count']} ({_cell(fmt.counts(summary.get('byType') or {}))}), MTTR P50 " + (
+        fmt.seconds(mttr) if isinstance(mttr, (int, float)) else fmt.NA)
 
 
 def _incidents(report: LongRunReport) -> list[str]:

@@ -81,7 +81,8 @@ class LongRunReport:
             "generatedAt": iso(self.generated_at), "firstDay": self.first_day.isoformat(),
             "lastDay": self.last_day.isoformat(), "intervalSec": self.interval,
             "targets": {"uptimePct": {str(k): v for k, v in self.targets.uptime_pct.items()},
-                        "probePassPct": self.targets.probe_pass_pct,
+                        "probePassPct": dict(self.targets.probe_pass_pct),
+                        "coveragePct": self.targets.coverage_pct,
                         "mttrMaxSec": dict(self.targets.mttr_max_sec)},
             "windows": [window.to_dict() for window in self.windows],
             "daySources": self.source_counts(),
@@ -103,10 +104,11 @@ def window_days(last_day: date, days: int) -> list[date]:
 def build_long_run_report(last_day: date, windows: Sequence[int], rows: Iterable[DayRow],
                           incidents: Iterable[Mapping[str, Any]], *, generated_at: datetime,
                           interval: float = 60, coverage_threshold: float = 0.8,
-                          targets: SloTargets = SloTargets()) -> LongRunReport:
+                          targets: SloTargets = SloTargets(), history_start: datetime | None = None) -> LongRunReport:
     """One WindowReport per entry of ``windows`` (days), all ending with ``last_day``.
 
     ``rows`` must cover the longest window; rows outside it are ignored.
+    ``history_start`` is the first heartbeat ever (``gather.history_start``).
     """
     longest = set(window_days(last_day, max(windows)))
     rows = tuple(sorted((r for r in rows if r.day in longest), key=lambda r: r.day))
@@ -114,7 +116,7 @@ def build_long_run_report(last_day: date, windows: Sequence[int], rows: Iterable
     incidents = tuple(sorted(incidents, key=_start_key))
     reports = tuple(
         build_window_report(days, last_day, daily, incidents, targets=targets, interval=interval,
-                            coverage_threshold=coverage_threshold)
+                            coverage_threshold=coverage_threshold, history_start=history_start)
         for days in windows
     )
     return LongRunReport(generated_at, last_day, interval, targets, reports, rows, incidents)

@@ -130,6 +130,17 @@ class IncidentService:
             await self._deliver(doc)
         return doc
 
+    async def covered(self, incident_type: str, subject: str, since: datetime, until: datetime) -> bool:
+        """Whether a resolved incident of (type, subject) already spans part of [since, until]:
+        one resolved at or after ``since`` that started by ``until``."""
+        key = rules.open_key(incident_type, subject)
+        where = [Filter("tsEnd", ">=", since)]
+        async for doc in self.store.stream(self.paths.incidents, where=where, order_by=[Order("tsEnd")], page_size=100):
+            start = doc.get("tsStart")
+            if doc.get("openKey") == key and isinstance(start, datetime) and start <= until:
+                return True
+        return False
+
     async def active(self, incident_type: str, subject: str) -> dict[str, Any] | None:
         """The open or acknowledged incident of (type, subject), if any."""
         return await self.store.transaction(lambda tx: self._active_via_index(tx, rules.open_key(incident_type, subject)))

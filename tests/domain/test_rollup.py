@@ -196,3 +196,22 @@ def test_catch_up_days_are_past_recent_sorted_and_unrolled(today, offsets, done)
     assert days == sorted(days)
     assert all(today - timedelta(days=7) <= d < today and d in data and d not in existing for d in days)
     assert len(days) == len({d for d in data - existing if today - timedelta(days=7) <= d < today})
+
+
+def test_manual_probe_runs_are_tallied_apart_and_never_in_pass_rates():
+    probes = [probe("outbound", "PASS", at(0)), probe("outbound", "PASS", at(6)),
+              {**probe("outbound", "FAIL", at(7)), "trigger": "manual"},
+              {**probe("queue", "FAIL", at(8)), "trigger": "manual"}]
+    doc = rollup(day_result(day_docs()), probes=probes)
+    assert doc["probePassRates"]["outbound"] == 100.0 and doc["probePassRates"]["queue"] is None
+    assert doc["manualProbeCounts"] == {"outbound": {"PASS": 0, "FAIL": 1, "SKIP": 0},
+                                        "queue": {"PASS": 0, "FAIL": 1, "SKIP": 0}}
+
+
+def test_monitoring_stack_incidents_stay_out_of_the_services_mttr():
+    service = incident(at(1), at(1, 2))                      # 120 s
+    watchdog = new_incident("alert", "watchdog", at(2))
+    doc = rollup(day_result(day_docs()), incidents=[service, resolve(watchdog, at(5))])
+    assert doc["mttrP50"] == 120 and doc["incidentsCount"] == 1
+    assert doc["monitoringIncidents"]["count"] == 1
+    assert doc["monitoringIncidents"]["mttrP50"] == 3 * 3600
