@@ -234,6 +234,7 @@ def build_window_report(days: int, last_day: date, daily: Iterable[Any], inciden
         totals.add_missing_day(day, history_start, interval, no_target)
     start, end = day_bounds(window[0])[0], day_bounds(last_day)[1]
     incidents = list(incidents)
+    _open_gap_to_end(totals, by_day, present, end)
     tally = tally_incidents(incidents, start, end)
     known = totals.up + totals.down
     uptime = 100 * totals.up / known if known else None
@@ -262,6 +263,21 @@ def build_window_report(days: int, last_day: date, daily: Iterable[Any], inciden
         mtta=mtta_percentiles(incidents, start, end),
         expected_hb=totals.expected, written_hb=totals.written, monitoring_incidents=monitoring,
     )
+
+
+def _open_gap_to_end(totals: _Totals, by_day: Mapping[str, Mapping], present: list[date], end: datetime) -> None:
+    """Days missing at the window's end have no rollup to say so: the open gap runs
+    from the last heartbeat of the last day that has one to the window's end."""
+    if not present or present[-1] == (end - timedelta(days=1)).date():
+        return
+    last_slot = by_day[present[-1].isoformat()].get("lastSlot")
+    if isinstance(last_slot, str):
+        try:
+            seen = datetime.fromisoformat(last_slot.replace("Z", "+00:00"))
+        except ValueError:
+            return
+        gap = (end - seen).total_seconds()
+        totals.max_gap = gap if totals.max_gap is None else max(totals.max_gap, gap)
 
 
 def _no_target_before(by_day: Mapping[str, Mapping], first: date) -> bool:

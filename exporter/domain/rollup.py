@@ -153,6 +153,7 @@ def compute_rollup(day: date, heartbeat_result: HeartbeatResult, probe_docs: Ite
         "unknownMinutes": hb.unknown_slots * minutes,
         "maxGapSec": hb.max_gap_sec,
         "firstSlot": iso(hb.first_slot) if hb.first_slot else None,
+        "lastSlot": iso(hb.last_slot) if hb.last_slot else None,
         "historyStart": iso(hb.history_start) if hb.history_start else None,
         "targetConfigured": hb.target_configured,
         "largestGaps": [gap.to_dict() for gap in hb.largest_gaps[:LARGEST_GAPS]],

@@ -110,7 +110,10 @@ class HeartbeatIndex:
         del self._slots[:cut]
 
     def window(self, start: datetime, end: datetime) -> HeartbeatResult:
-        """Expected, written and max gap (window edges as bookends) for [start, end).
+        """Expected, written and max gap for [start, end), by the domain's rules: gaps
+        run between consecutive heartbeats (the one before the window, when the index
+        still holds it, starts the first), plus the open gap to ``end``; expected slots
+        start at the window's first heartbeat when the index holds none before it.
 
         Slot states (up, down), restarts and the largest gaps are not kept in
         the index: those fields of the result stay at their defaults.
@@ -118,15 +121,19 @@ class HeartbeatIndex:
         lo, hi = _ms(start), _ms(end)
         first = bisect.bisect_left(self._slots, lo)
         last = bisect.bisect_left(self._slots, hi)
-        max_gap, previous = 0, lo
+        previous = self._slots[first - 1] if first > 0 else None
+        history = start if previous is not None else (_from_ms(self._slots[first]) if last > first else None)
+        max_gap = 0
         for index in range(first, last):
             slot = self._slots[index]
-            max_gap = max(max_gap, slot - previous)
+            if previous is not None:
+                max_gap = max(max_gap, slot - previous)
             previous = slot
-        max_gap = max(max_gap, hi - previous, 0)
+        if previous is not None:
+            max_gap = max(max_gap, hi - previous, 0)
         return HeartbeatResult(
-            start=start, end=end, interval=self.interval,
-            expected=slots_between(start, end, self.interval),
+            start=start, end=end, interval=self.interval, history_start=history,
+            expected=slots_between(history, end, self.interval) if history else 0,
             max_gap_sec=max_gap / 1000,
             written=last - first,
             first_slot=_from_ms(self._slots[first]) if last > first else None,

@@ -1,0 +1,112 @@
+"""A deliberately plain reference model of how longrun counts (README, "How longrun counts").
+
+No cleverness: every figure is computed by walking every minute of a window.
+Tests compare the real code with it on generated histories, so a shortcut in
+the code (bookends, clipping, seeding, paging) that bends a definition shows up.
+
+A history is a list of heartbeats ``(minute, mode)``: ``minute`` counts slots
+of 60 s from ``EPOCH`` (a midnight), ``mode`` is "up" (targetUp true), "down"
+(targetUp false) or "none" (no target configured: no targetUp field).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+EPOCH = datetime(2026, 3, 1, tzinfo=timezone.utc)
+DAY = 1440  # minutes
+
+
+def when(minute: int) -> datetime:
+    return EPOCH + timedelta(minutes=minute)
+
+
+@dataclass(frozen=True)
+class Figures:
+    expected: int
+    written: int
+    up: int
+    down: int
+    max_gap_sec: float
+
+    @property
+    def missed(self) -> int:
+        return self.expected - self.written
+
+    @property
+    def coverage(self) -> float | None:
+        return self.written / self.expected if self.expected else None
+
+    @property
+    def uptime(self) -> float | None:
+        known = self.up + self.down
+        return self.up / known if known else None
+
+
+def beats(history) -> dict[int, str]:
+    """One mode per slot: the first heartbeat written for a slot is the one that counts."""
+    slots: dict[int, str] = {}
+    for minute, mode in history:
+        slots.setdefault(minute, mode)
+    return slots
+
+
+def figures(history, start: int, end: int) -> Figures:
+    """The window [start, end) in minutes."""
+    slots = beats(history)
+    if not slots:
+        return Figures(0, 0, 0, 0, 0.0)
+    first = min(slots)
+    expected = written = up = down = 0
+    for minute in range(start, end):
+        if minute < first:
+            continue  # before the first heartbeat ever: nobody was watching yet
+        expected += 1
+        mode = slots.get(minute)
+        if mode is not None:
+            written += 1
+            if mode in ("up", "none"):
+                up += 1
+            else:
+                down += 1
+            continue
+        previous = minute - 1
+        while previous not in slots:  # walk back to the heartbeat before (there is one: minute > first)
+            previous -= 1
+        if slots[previous] == "none":
+            down += 1  # no target: the heartbeat is the only signal, a missed one is down
+    return Figures(expected, written, up, down, max_gap(slots, start, end))
+
+
+def max_gap(slots: dict[int, str], start: int, end: int) -> float:
+    """Gaps between consecutive heartbeats that end in the window, and the open one
+    from the last heartbeat before ``end`` to ``end``."""
+    ordered = sorted(slots)
+    gaps = [b - a for a, b in zip(ordered, ordered[1:]) if start <= b < end]
+    before_end = [m for m in ordered if m < end]
+    if before_end:
+        gaps.append(end - max(before_end))
+    return 60.0 * max(gaps, default=0)
+
+
+def missed_per_hour_decision(history, now_minute: int, threshold: float = 3) -> bool | None:
+    """The monitor: over the last hour of complete slots (never before the first
+    heartbeat), are more than ``threshold`` missing? None before any heartbeat."""
+    slots = beats(history)
+    known = [m for m in slots if m < now_minute + 1]
+    if not known:
+        return None
+    end = now_minute  # the current slot is not complete
+    f = figures([(m, slots[m]) for m in known], end - 60, end)
+    return f.missed > threshold
+
+
+def consecutive_failures(results_oldest_first) -> int:
+    """FAILs since the last PASS among scheduled runs; SKIP and manual runs are passed over."""
+    streak = 0
+    for result, trigger in results_oldest_first:
+        if trigger == "manual" or result == "SKIP":
+            continue
+        streak = streak + 1 if result == "FAIL" else 0
+    return streak
