@@ -53,6 +53,7 @@ def test_an_outage_is_unknown_time_a_gap_and_an_incident(cli):
     assert (w["unknownMinutes"], w["maxGapSec"]) == (45, 46 * 60)  # 09:59 -> 10:45
     assert (w["incidentsByType"], w["mttrP50"]) == ({"missed_heartbeat": 1}, 45 * 60)
     assert w["verdict"] == "FAIL" and w["failures"] == [
+        f"heartbeat coverage {100 * (SLOTS - 45) / SLOTS:.2f}% below target 99%",
         "MTTR P50 2700s above target 120s", "MTTR P90 2700s above target 300s", "MTTR P95 2700s above target 600s"]
 
 
@@ -61,7 +62,7 @@ def test_probe_failures_lower_the_pass_rate_and_a_streak_opens_an_incident(cli):
                  days=2, end=END)
     w = window(cli)
     assert w["probePassRates"]["outbound"] == 6 / 8 * 100
-    assert "outbound probe pass rate 75.00% below target 99.0%" in w["failures"]
+    assert "outbound probe pass rate 75.00% below target 95%" in w["failures"]
     assert w["incidentsByType"] == {"probe_fail": 1}
     # From the first FAIL (the 06:00 slot) to the next PASS (the 18:00 slot): 12 h, give or take latency.
     assert w["mttrP50"] == pytest.approx(12 * 3600, abs=5)

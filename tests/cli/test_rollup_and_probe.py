@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from exporter.store import Filter, Write
 from tests.cli.conftest import days_ago, tty
@@ -22,7 +22,7 @@ def test_rollup_writes_a_missing_day_and_keeps_an_existing_one(cli):
 
 
 async def _drop_ten_heartbeats(store, paths):
-    start = datetime.fromisoformat(DAY).replace(tzinfo=timezone.utc)
+    start = datetime.fromisoformat(DAY).replace(tzinfo=timezone.utc) + timedelta(hours=6)  # mid-day: missed, not before history
     page = await store.query(paths.heartbeats, where=[Filter("ts", ">=", start)], limit=10)
     await store.batch([Write("delete", doc.path) for doc in page])
 

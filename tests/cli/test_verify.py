@@ -8,6 +8,7 @@ from the flags, not by the code under test.
 from __future__ import annotations
 
 import socket
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -48,17 +49,46 @@ def test_half_an_hour_missing_is_insufficient_data(cli):
     result = verify(cli, "--json")
     assert result.code == 2, result
     hb = result.json()["heartbeats"]
-    # A leading outage of 30 slots: the gap from the window start to 11:30 is 30 x 60 s.
-    assert (hb["written"], hb["coverage"], hb["maxGapSec"]) == (30, 0.5, 1800)
+    # A leading outage of 30 slots: the gap runs from the last heartbeat before the window (10:59) to 11:30.
+    assert (hb["written"], hb["coverage"], hb["maxGapSec"]) == (30, 0.5, 1860)
     assert result.json()["reasons"][0].startswith("coverage 50.00% below 80%")
     assert len(result.err_lines) == 1 and "INSUFFICIENT_DATA (exit 2)" in result.err
 
 
-def test_an_empty_window_is_insufficient_data_with_its_whole_length_as_gap(cli):
+def test_an_empty_window_is_insufficient_data_with_the_gap_since_the_last_heartbeat(cli):
     cli.simulate(days=1, end="2026-03-09T12:00:00Z")
     result = verify(cli, "--json")
     assert result.code == 2
-    assert result.json()["heartbeats"]["maxGapSec"] == 3600
+    hb = result.json()["heartbeats"]
+    assert (hb["expected"], hb["written"]) == (60, 0)
+    assert hb["maxGapSec"] == (datetime.fromisoformat(hb["end"].replace("Z", "+00:00"))
+                               - datetime(2026, 3, 9, 11, 59, tzinfo=timezone.utc)).total_seconds()
+
+
+async def _fifty_minutes_of_a_first_start(store, paths):
+    from exporter.domain.slots import bucket_id, iso
+
+    start = datetime(2026, 3, 10, 11, 10, tzinfo=timezone.utc)
+    for minute in range(50):
+        slot = start + timedelta(minutes=minute)
+        ts = slot + timedelta(seconds=0.4)
+        await store.create(paths.heartbeat(bucket_id(slot)), {"bucketId": bucket_id(slot), "ts": ts, "tsIso": iso(ts),
+                                                              "instanceId": "a", "deploymentId": "d", "generation": 1})
+
+
+def test_fifty_minutes_after_a_first_start_with_nothing_missed_is_good(cli):
+    cli.with_store(_fifty_minutes_of_a_first_start)
+    result = verify(cli, "--json")
+    assert result.code == 0, result
+    hb = result.json()["heartbeats"]
+    assert (hb["expected"], hb["written"], hb["maxGapSec"]) == (50, 50, 60)
+
+
+def test_two_slots_missing_at_the_windows_start_fail_with_the_whole_gap(cli):
+    cli.simulate("--outage", "2026-03-10T11:00:00Z+2m", days=1, end=END)
+    result = verify(cli, "--json")
+    assert result.code == 1, result
+    assert result.json()["heartbeats"]["maxGapSec"] == 180  # 10:59 -> 11:02
 
 
 def test_restart_and_probe_slots_are_reported(cli):

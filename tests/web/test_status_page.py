@@ -33,7 +33,7 @@ async def test_the_page_shows_leader_heartbeats_probes_incidents_and_rollups(clu
     assert page.rows("Heartbeats") == [
         ["1h", "100.00 %", "60 / 60"],
         ["24h", "4.58 %", "66 / 1440"],  # 23:00 .. 00:05
-        ["7d", "4.17 %", "60 / 1440"],   # from the rollup of 03-01
+        ["7d", "100.00 %", "60 / 60"],   # from the rollup of 03-01: history starts at 23:00
     ]
     assert page.rows("Probes") == [
         ["outbound", "PASS", "5 min ago", ""],
@@ -41,7 +41,8 @@ async def test_the_page_shows_leader_heartbeats_probes_incidents_and_rollups(clu
         ["inbound", "SKIP", "5 min ago", "LONGRUN_PROBE_SENDER_URL is not set: no probe sender to send a message"],
     ]
     assert page.rows("Open incidents") == [["P1", "logged_out", "open", "20 min", "—", "2 of 3 accounts connected"]]
-    assert page.rows("Daily rollups") == [["2026-03-01", "100.00 %", "4.17 %", "23 h 0 min", "yes"]]
+    # history started at 23:00 on 03-01: that day expected its last 60 slots and got them all
+    assert page.rows("Daily rollups") == [["2026-03-01", "100.00 %", "100.00 %", "60 s", "no"]]
 
 
 async def test_the_page_is_self_contained(client):
