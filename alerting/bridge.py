@@ -48,7 +48,8 @@ from datetime import datetime
 from typing import Any, Awaitable, Iterable, Mapping, Sequence
 
 from alerting.alertmanager.payload import Alert, WebhookPayload, notification_key
-from alerting.dedup import Verdict, closing_time, ended_already, entry, entry_id, holds_all, judge, undelivered
+from alerting.dedup import (
+    Verdict, carried_ended, closing_time, ended_already, entry, entry_id, holds_all, judge, undelivered, with_ended)
 from alerting.delivery import TelegramDelivery
 from alerting.mapping import SEVERITIES, AlertMapping, IncidentTarget, RuleLike
 from alerting.telegram.group import render_group_parts
@@ -168,9 +169,11 @@ class AlertBridge:
             active = await self.incidents.active(target.type, target.subject)
             same = active is not None and pointed is not None and active.get("incidentId") == pointer_id
             previous = None if same else pointed
-        verdicts = {entry_id(a): judge(a, active, previous) for a in alerts}
+        ended = pointer.get("ended") if pointer else None
+        history = with_ended(previous, ended)
+        verdicts = {entry_id(a): judge(a, active, history) for a in alerts}
         receipt.verdicts.update(v.value for v in verdicts.values())
-        receipt.ended.update(entry_id(a) for a in alerts if ended_already(a, active, previous))
+        receipt.ended.update(entry_id(a) for a in alerts if ended_already(a, active, history))
         fresh = [a for a in alerts if verdicts[entry_id(a)].writes]
         if not fresh:
             await self._settle(target, active, previous)
@@ -186,7 +189,8 @@ class AlertBridge:
         writes = [Write("update", self.incidents.paths.incident(incident_id), fields)]
         if pointer_id != incident_id:
             writes.append(Write("set", pointer_path, {"type": target.type, "subject": target.subject,
-                                                      "incidentId": incident_id, "updatedAt": now}))
+                                                      "incidentId": incident_id, "updatedAt": now,
+                                                      "ended": carried_ended(pointed, ended)}))
         await self._store.batch(writes)
         if any(verdicts[entry_id(a)] in (Verdict.RESOLVES, Verdict.NEW_RESOLVED) for a in fresh):
             # Read after our write: of two instances resolving the last two episodes, one sees both.

@@ -112,6 +112,31 @@ def closing_time(incident: Mapping[str, Any]) -> datetime | None:
     return end
 
 
+ENDED_KEPT = 500  # ended episodes the pointer remembers, newest first
+
+
+def with_ended(previous: Mapping[str, Any] | None, ended: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """``previous`` as ``judge`` reads it, plus the episodes older incidents of the same
+    (type, subject) closed: a late duplicate of ANY ended episode is stale, not only of
+    the newest incident's (else it would hold the next incident open for ever)."""
+    if not isinstance(ended, Mapping) or not ended:
+        return previous
+    merged = {key: {"status": RESOLVED, "endsAt": value} for key, value in ended.items()}
+    merged.update(episodes(previous))
+    return {**(previous or {}), "alerts": merged}
+
+
+def carried_ended(old: Mapping[str, Any] | None, ended: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What the pointer keeps when it moves on from ``old``: its resolved episodes and the
+    ones remembered before, newest ``ENDED_KEPT`` by end time."""
+    kept = dict(ended) if isinstance(ended, Mapping) else {}
+    for key, seen in episodes(old).items():
+        if isinstance(seen, Mapping) and seen.get("status") == RESOLVED:
+            kept[key] = seen.get("endsAt")
+    order = sorted(kept, key=lambda k: kept[k].timestamp() if isinstance(kept[k], datetime) else 0, reverse=True)
+    return {key: kept[key] for key in order[:ENDED_KEPT]}
+
+
 def undelivered(incident: Mapping[str, Any] | None) -> bool:
     """True when a recorded change was never announced (a delivery failed after the state was saved)."""
     if not incident:

@@ -341,3 +341,17 @@ async def test_every_configured_chat_gets_the_group_message_once(make_bridge):
     await two.deliver()
 
     assert [len(two.fake_telegram.delivered(chat)) for chat in ("42", "-1001")] == [1, 1]
+
+
+async def test_a_late_duplicate_of_an_episode_two_incidents_back_does_not_hold_the_next_one_open(bridge):
+    await bridge.post(webhook(gap()))
+    await bridge.post(webhook(gap("resolved")))                      # episode 1 on incident 1: closed
+    second = dict(starts="2026-03-01T12:30:00Z", ends="2026-03-01T12:40:00Z")
+    await bridge.post(webhook(gap(**second)))                        # episode 2 opens incident 2
+    response = await bridge.post(webhook(gap()))                     # episode 1's firing again, very late
+    assert (await response.json())["verdicts"] == {"stale": 1}
+    await bridge.post(webhook(gap("resolved", **second)))            # episode 2 ends
+
+    stored = sorted(await bridge.incidents_stored(), key=lambda i: i["tsStart"])
+    assert [i["status"] for i in stored] == ["resolved", "resolved"]
+    assert len(stored[1]["alerts"]) == 1
