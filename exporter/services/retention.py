@@ -31,7 +31,7 @@ class Rule:
 RULES = (
     Rule("heartbeats", "heartbeatsDays", "ts"),
     Rule("probes", "probesDays", "ts"),
-    Rule("incidents", "incidentsDays", "tsStart", ("resolved",)),
+    Rule("incidents", "incidentsDays", "tsEnd", ("resolved",)),  # by when it ended: a long one stays its full term
     Rule("rollups", "rollupsDays", "createdAt"),
     Rule("outbox", "outboxDays", "createdAt", ("sent", "failed", "merged")),  # merged: into a digest
 )

@@ -17,6 +17,8 @@ async def seed(store, collection: str, ages_days: list[float], **extra) -> None:
     for i, age in enumerate(ages_days):
         ts = NOW - timedelta(days=age)
         data = {"ts": ts, "tsStart": ts, "createdAt": ts, **extra}
+        if extra.get("status") == "resolved":
+            data["tsEnd"] = ts
         tag = extra.get("status", "x")
         writes.append(Write("create", f"{getattr(PATHS, collection)}/{collection}-{tag}-{i:04d}", data))
     for start in range(0, len(writes), 500):
@@ -78,3 +80,12 @@ async def test_old_outbox_messages_go_once_delivered_failed_or_merged_into_a_dig
     retention = await service(store)
     assert (await retention.run())["outbox"] == 6
     assert [d.data["status"] for d in await store.query(PATHS.outbox)] == ["pending", "pending"]
+
+
+async def test_an_incident_is_kept_by_when_it_ended_not_when_it_started(store):
+    long_ago, last_week = NOW - timedelta(days=400), NOW - timedelta(days=7)
+    await store.create(f"{PATHS.incidents}/long", {"tsStart": long_ago, "tsEnd": last_week, "status": "resolved"})
+    await store.create(f"{PATHS.incidents}/old", {"tsStart": long_ago, "tsEnd": long_ago, "status": "resolved"})
+    retention = await service(store)
+    assert (await retention.run())["incidents"] == 1
+    assert [d.id async for d in store.stream(PATHS.incidents)] == ["long"]
