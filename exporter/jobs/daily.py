@@ -2,7 +2,9 @@
 
 Both run only on the leader. The rollup job's first run, at start or on
 taking over, rolls up every missing day of the last seven that has data;
-after that it runs at each midnight for the day before.
+after that it runs at each midnight for the day before. A run that fails
+(the store down at midnight) is retried every 15 minutes until it succeeds,
+not a day later.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from exporter.services.retention import RetentionService
 from exporter.services.rollups import RollupService
 
 DAY = 86400.0
+RETRY = timedelta(minutes=15)
 
 
 class RollupJob:
@@ -22,15 +25,19 @@ class RollupJob:
 
     def __init__(self, rollups: RollupService) -> None:
         self.rollups = rollups
+        self.failed = False
 
     def first_due(self, now: datetime) -> datetime:
         return now
 
     def next_due(self, now: datetime) -> datetime:
-        return next_slot(now, DAY)
+        midnight = next_slot(now, DAY)
+        return min(midnight, now + RETRY) if self.failed else midnight
 
     async def run(self, now: datetime) -> None:
+        self.failed = True  # until catch-up finishes: an exception leaves it set, so the retry comes soon
         await self.rollups.catch_up()
+        self.failed = False
 
 
 class RetentionJob:
