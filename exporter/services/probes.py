@@ -19,11 +19,12 @@ their own key so they never take a slot from the schedule.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import aiohttp
@@ -34,7 +35,7 @@ from exporter.domain.slots import iso, probe_key
 from exporter.domain.vocabulary import PROBE_TYPES
 from exporter.services.config import ConfigSource
 from exporter.settings import Settings
-from exporter.store import DocumentStore, Paths, StoreError
+from exporter.store import DocumentStore, NotFound, Paths, PreconditionFailed, StoreError
 from exporter.target import TargetClient
 from exporter.urls import safe_url, scrub
 
@@ -69,6 +70,28 @@ class InboundRegistry:
 
     def forget(self, token: str) -> None:
         self._waiting.pop(token, None)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def report_arrival(store: DocumentStore, paths: Paths, token: str, now: datetime) -> bool:
+    """An inbound probe's message reached ANY instance: mark its waiting document, once.
+
+    True when an unexpired, unused token was waiting. The leader that asked
+    may be another process: it reads the mark (see ``ProbeRunner._arrived``).
+    """
+    path = paths.inbound_token(token_hash(token))
+    doc = await store.get(path)
+    expires = doc.get("expiresAt") if doc else None
+    if doc is None or doc.get("arrivedAt") is not None or not isinstance(expires, datetime) or expires < now:
+        return False
+    try:
+        await store.update(path, {"arrivedAt": now}, if_version=doc.version)
+    except (PreconditionFailed, NotFound):
+        return False  # reported twice at once: the first one counts
+    return True
 
 
 class ProbeRunner:
@@ -161,17 +184,41 @@ class ProbeRunner:
             return Outcome("SKIP", error="LONGRUN_PROBE_SENDER_URL is not set: no probe sender to send a message")
         token = secrets.token_urlsafe(24)
         arrived = self.inbound.expect(token)
+        timeout = self.settings.probe_timeout
+        path = self.paths.inbound_token(token_hash(token))
         started = time.perf_counter()
         try:
+            # Any instance may receive the report: the waiting token lives in the store too.
+            await self.store.set(path, {"expiresAt": self.clock.now() + timedelta(seconds=timeout), "arrivedAt": None,
+                                        "instanceId": self.identity.instance_id})
             asked = await self._post(self.settings.probe_sender_url, {"token": token, "text": f"longrun inbound probe {token}"})
             if asked.result != "PASS":
                 return Outcome("FAIL", None, f"probe sender refused: {asked.error}", asked.details)
-            timeout = self.settings.probe_timeout
-            if not await _first(arrived, self.clock.sleep(timeout)):
+            if not await self._arrived(arrived, path, timeout):
                 return Outcome("FAIL", None, f"the monitored service did not report the message within {timeout:g}s", asked.details)
-            return Outcome("PASS", (arrived.result() - started) * 1000, details=asked.details)
+            at = arrived.result() if arrived.done() else time.perf_counter()
+            return Outcome("PASS", (at - started) * 1000, details=asked.details)
+        except StoreError as exc:
+            return Outcome("FAIL", error=f"store unavailable for the inbound token: {exc.__class__.__name__}: {exc}"[:300])
         finally:
             self.inbound.forget(token)
+            try:
+                await self.store.delete(path)
+            except StoreError:
+                pass  # it expires; retention of a stray token is harmless
+
+    async def _arrived(self, arrived: asyncio.Future, path: str, timeout: float) -> bool:
+        """Wait for the report: on this instance (the future) or on another (the store mark, checked each second)."""
+        deadline = self.clock.now() + timedelta(seconds=timeout)
+        while True:
+            remaining = (deadline - self.clock.now()).total_seconds()
+            if await _first(arrived, self.clock.sleep(max(0.0, min(1.0, remaining)))):
+                return True
+            doc = await self.store.get(path)
+            if doc is not None and doc.get("arrivedAt") is not None:
+                return True
+            if remaining <= 1.0:
+                return False
 
     async def _post(self, url: str, body: dict[str, Any]) -> Outcome:
         if self.session is None:

@@ -101,3 +101,7 @@ class Paths:
 
     def alert_subject(self, open_key: str) -> str:
         return f"{self.alert_subjects}/{validate_id(open_key)}"
+
+    def inbound_token(self, token_hash: str) -> str:
+        """An inbound probe waiting for its message, by the token's hash (never the token)."""
+        return f"{self.root}/inbound_tokens/{validate_id(token_hash)}"

@@ -12,6 +12,8 @@ import re
 
 from aiohttp import web
 
+from exporter.services.probes import report_arrival
+from exporter.store import StoreError
 from exporter.web.bodies import SMALL_BODY, larger_than, too_large_message
 from exporter.web.keys import RUNTIME
 
@@ -22,9 +24,16 @@ async def report_inbound(request: web.Request) -> web.Response:
     if await larger_than(request, SMALL_BODY):
         return web.json_response({"error": too_large_message(SMALL_BODY)}, status=413)
     token = request.match_info["token"]
-    if not TOKEN.match(token) or not request.app[RUNTIME].inbound.report(token):
-        return web.json_response({"error": "no inbound probe is waiting for this token"}, status=404)
-    return web.json_response({"ok": True})
+    runtime = request.app[RUNTIME]
+    if TOKEN.match(token):
+        if runtime.inbound.report(token):  # the prober is this instance
+            return web.json_response({"ok": True})
+        try:  # the prober is another instance (the standby got the report): tell it through the store
+            if await report_arrival(runtime.store, runtime.paths, token, runtime.clock.now()):
+                return web.json_response({"ok": True})
+        except StoreError:
+            return web.json_response({"error": "store unavailable: report again"}, status=503)
+    return web.json_response({"error": "no inbound probe is waiting for this token"}, status=404)
 
 
 def add_routes(app: web.Application) -> None:

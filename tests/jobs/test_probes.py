@@ -199,3 +199,19 @@ async def test_a_probe_schedule_edit_applies_from_the_next_slot(cluster, store):
     # 00:00 ran under the 6 h schedule; the edit was read at the next run, and hourly slots followed.
     assert keys == ["OUT_2026030100", "OUT_2026030101", "OUT_2026030102"]
     assert member.runtime.scheduler.stats["outbound_probe"].failures == 0
+
+
+async def test_an_inbound_report_that_reaches_the_standby_counts(runtime_for, service, aiohttp_server, store_factory):
+    leader = await runtime_for(probe_sender_url=url(service, "/sender"), probe_timeout=5.0)
+    standby = Runtime.build(Settings(store_url="sqlite:///unused", instance_id="s"), clock=RealClock(), store=store_factory())
+    await standby.start()
+    assert not standby.leadership.holds(standby.clock.now())
+    theirs = await aiohttp_server(create_app(standby))
+    service.report_to = str(theirs.make_url("")).rstrip("/")  # the load balancer sent the report to the standby
+    doc = await leader.probes.run("inbound")
+    assert doc["result"] == "PASS", doc["error"]
+    token = service.tokens[-1]
+    async with aiohttp.ClientSession() as session:  # still good for one report only, on any instance
+        async with session.post(f"{service.report_to}/api/probes/inbound/{token}") as again:
+            assert again.status == 404
+    assert [d async for d in leader.store.stream(f"{ROOT}/inbound_tokens")] == []  # nothing left behind
