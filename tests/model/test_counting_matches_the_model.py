@@ -8,6 +8,7 @@ metrics' in-memory index, and the monitor's missed-heartbeat rule.
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 
 import pytest
@@ -21,7 +22,8 @@ from exporter.metrics.heartbeat_index import HeartbeatIndex
 from tests.model.histories import SPAN, documents, histories, windows
 from tests.model.reference import DAY, EPOCH, beats, figures, when
 
-EXAMPLES = 150
+# 40 generated histories per comparison in `make test`; LONGRUN_MODEL_EXAMPLES=1000 for a deeper run.
+EXAMPLES = int(os.environ.get("LONGRUN_MODEL_EXAMPLES", "40"))
 FAST = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -110,3 +112,13 @@ def test_every_days_rollup_adds_up_to_the_whole_span(generated):
     assert sum(d.written for d in days) == total.written
     assert sum(d.down_slots for d in days) == total.down
     assert max(d.max_gap_sec for d in days) == total.max_gap_sec
+
+
+@FAST
+@given(st.lists(st.tuples(st.sampled_from(["PASS", "FAIL", "SKIP"]), st.sampled_from(["schedule", "manual"])), max_size=12))
+def test_the_failure_streak_matches_the_model(runs):
+    from exporter.domain.incidents import consecutive_failures
+    from tests.model.reference import consecutive_failures as model_streak
+
+    newest_first = [{"result": r, "trigger": t} for r, t in reversed(runs) if t != "manual"]  # as the monitor reads them
+    assert consecutive_failures(newest_first) == model_streak(runs)
