@@ -169,7 +169,7 @@ class MonitorJob:
         """Consecutive failures of one probe type; its history is re-read only after a new result
         of this instance, or when the lease changed hands since (another leader may have stored some)."""
         newest = (self.probes.last.get(probe_type) or {}).get("probeKey")
-        key = (newest, thresholds["consecutiveProbeFails"], self.probes.leadership.generation)
+        key = (newest, thresholds["consecutiveProbeFails"], self.probes.generation())
         cached = self._probe_decisions.get(probe_type)
         if cached is not None and cached[0] == key:
             return cached[1]
