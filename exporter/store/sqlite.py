@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import logging
+import os
 import re
 import sqlite3
 import time
@@ -57,7 +59,23 @@ _STATS = [("docs", "10000 1000 1"), ("docs_ts", "10000 1000 2"), ("docs_type_ts"
           ("docs_status", "10000 1000 100"), ("docs_next_attempt", "10000 1000 2")]
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The store whose transaction() the current task is inside (to refuse re-entry instead of deadlocking).
+log = logging.getLogger("longrun.store")
 _ACTIVE: contextvars.ContextVar[object | None] = contextvars.ContextVar("sqlite_store_transaction", default=None)
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only (0600) before SQLite opens it: SQLite
+    gives the -wal and -shm files the database's mode, so all three hold incidents, owners and
+    chat ids away from other local users. An existing file keeps its mode; a readable one is
+    reported, with the fix."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            log.warning("the SQLite store %s is readable by other users (mode %o); run 'chmod 600 %s*' to keep "
+                        "incidents and chat ids private", path, mode, path)
 
 
 class SqliteStore(DocumentStore):
@@ -96,7 +114,7 @@ class SqliteStore(DocumentStore):
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
             try:
                 conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")

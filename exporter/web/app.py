@@ -15,6 +15,7 @@ from aiohttp import web
 from exporter.runtime import Runtime
 from exporter.web.admin_http import MALFORMED_BODY
 from exporter.web.auth import RedactingLog
+from exporter.web.host_check import guarded, host_check
 from exporter.web.keys import RUNTIME
 from exporter.web.server import CONNECTIONS, ConnectionGuard, limits_from, track_connection
 
@@ -93,7 +94,9 @@ def create_app(runtime: Runtime) -> web.Application:
     settings = runtime.settings
     secrets = (settings.admin_token, settings.webhook_token, settings.telegram_bot_token)
     server_log = RedactingLog(logging.getLogger("aiohttp.server"), secrets)
-    app = web.Application(middlewares=[track_connection, json_errors], client_max_size=MAX_BODY,
+    # A loopback listener answers only requests naming it (DNS rebinding): exporter/web/host_check.py.
+    hosts = [host_check(settings.allowed_hosts, runtime.http)] if guarded(settings.listen_host) else []
+    app = web.Application(middlewares=[track_connection, *hosts, json_errors], client_max_size=MAX_BODY,
                           handler_args={"logger": server_log})
     app[RUNTIME] = runtime
     app[CONNECTIONS] = ConnectionGuard(_connection_limits(settings), runtime.http)

@@ -154,3 +154,29 @@ async def test_the_queries_the_jobs_make_use_an_index(sqlite_store, tmp_path, wh
 
     assert f"USING INDEX {index}" in plan, plan
     assert index_sorts == ("TEMP B-TREE" not in plan), plan
+
+
+async def test_the_database_and_its_wal_and_shm_files_are_created_0600(tmp_path, caplog):
+    """Incidents, owners and chat ids are not for other local users (issue 18, item 14), whatever the umask."""
+    import os
+    import stat
+
+    from exporter.store.sqlite import SqliteStore
+
+    old = os.umask(0o022)
+    try:
+        store = SqliteStore(tmp_path / "fresh" / "longrun.db")
+        await store.set("c/one", {"owner": "alice"})
+        files = [tmp_path / "fresh" / name for name in ("longrun.db", "longrun.db-wal", "longrun.db-shm")]
+        assert all(f.exists() for f in files)
+        for f in files:
+            assert stat.S_IMODE(f.stat().st_mode) == 0o600, (f.name, oct(f.stat().st_mode))
+        await store.close()
+        legacy = tmp_path / "legacy.db"
+        legacy.touch(mode=0o644)
+        reopened = SqliteStore(legacy)
+        await reopened.set("c/one", {"owner": "bob"})
+        await reopened.close()
+        assert any("chmod 600" in r.getMessage() for r in caplog.records), "a readable existing file is reported"
+    finally:
+        os.umask(old)
