@@ -136,11 +136,19 @@ class AlertBridge:
             shown = replace(payload, alerts=tuple(told))
             parts = render_group_parts(shown, now=now)
             receipt.messages = await self.delivery.send(notification_key(shown), [p.text for p in parts],
-                                                        [p.lines for p in parts])
+                                                        [p.lines for p in parts], await self._buttons(receipt, told))
         for alert in payload.alerts:
             self.alerts_received[alert.status] = self.alerts_received.get(alert.status, 0) + 1
         self.verdicts.update(receipt.verdicts)
         return receipt
+
+    async def _buttons(self, receipt: Receipt, told: Sequence[Alert]) -> dict[str, Any] | None:
+        """Chat-ops buttons for a message about one active incident with a firing alert (else None)."""
+        buttons = getattr(self.delivery, "buttons", None)
+        if buttons is None or len(receipt.incidents) != 1 or not any(a.status == "firing" for a in told):
+            return None
+        incident = await self.incidents.get(next(iter(receipt.incidents)))
+        return await buttons.markup(incident) if is_active(incident) else None
 
     def _by_target(self, alerts: Iterable[Alert]) -> dict[IncidentTarget, list[Alert]]:
         """Alerts per (type, subject); the group's severity is the highest any of them asks for."""

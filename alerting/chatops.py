@@ -84,6 +84,7 @@ class ChatOps:
             refs = ButtonRefs(store, paths, buttons)
             if isinstance(delivery.notifier, TelegramNotifier):
                 delivery.notifier.buttons = refs
+            delivery.buttons = refs  # the bridge's group message about one incident
         elif session is not None:
             log.info("chat-ops off (TELEGRAM_ADMIN_IDS unset): no buttons and no commands; set it to the Telegram "
                      "user ids allowed to acknowledge and resolve incidents from the chat")

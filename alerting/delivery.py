@@ -45,6 +45,7 @@ class TelegramDelivery:
         self.enabled = outbox is not None and bool(chats.configured)
         self.notifier: Notifier = TelegramNotifier(outbox, chats, self.wake) if outbox is not None else LogNotifier()
         self._idle_stats = OutboxStats()
+        self.buttons = None  # chat-ops (alerting.telegram.refs.ButtonRefs) when TELEGRAM_ADMIN_IDS is set
 
     @classmethod
     def from_settings(cls, settings, store: DocumentStore, paths: Paths, clock: Clock,
@@ -66,12 +67,15 @@ class TelegramDelivery:
         log.info("Telegram on: %d chat(s)%s", len(chat_ids), "" if worker else ", messages saved for the server to send")
         return cls(outbox, chats, worker)
 
-    async def send(self, dedup_key: str, texts: Sequence[str], lines: Sequence[Sequence[str]] = ()) -> int:
+    async def send(self, dedup_key: str, texts: Sequence[str], lines: Sequence[Sequence[str]] = (),
+                   reply_markup: dict | None = None) -> int:
         """Save one logical message (its parts) for every chat; returns how many documents were new.
-        ``lines[k]`` is part k's compact form, which lets the outbox merge it into a digest."""
+        ``lines[k]`` is part k's compact form, which lets the outbox merge it into a digest;
+        ``reply_markup`` (inline buttons) goes on the last part."""
         if self.outbox is None or not self.enabled or not texts:
             return 0
-        created = await self.outbox.enqueue(messages_for(dedup_key, texts, self.chats.configured, lines=lines))
+        created = await self.outbox.enqueue(messages_for(dedup_key, texts, self.chats.configured, reply_markup,
+                                                         lines=lines))
         self.wake()
         return created
 
