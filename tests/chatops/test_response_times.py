@@ -104,3 +104,14 @@ def test_report_windows_show_mtta_beside_mttr():
     assert window.to_dict()["mttaSec"] == {"p50": 60.0, "p90": 240.0, "p95": 240.0}
     assert window.incidents_count == 2
     assert formatting.mtta(window) == "P50 60 s / P90 240 s / P95 240 s"
+
+
+def test_the_markdown_report_has_an_mtta_column():
+    from types import SimpleNamespace
+
+    from exporter.domain.report import build_window_report
+    from exporter.reports.markdown import _summary  # the verdicts table as readers see it
+
+    acked = {"type": "logged_out", "tsStart": START, "tsAck": START + timedelta(seconds=90), "ackSec": 90.0}
+    header, _, row = _summary(SimpleNamespace(windows=[build_window_report(7, DAY, [], [acked])]))
+    assert "| MTTR | MTTA |" in header and "P50 90 s / P90 90 s / P95 90 s" in row
