@@ -36,7 +36,9 @@ from exporter.jobs.scheduler import Scheduler
 from exporter.metrics.collector import build_registry
 from exporter.metrics.refresh import RefreshLoop
 from exporter.services.config import ConfigSource
+from exporter.services.config_edit import ConfigEditor
 from exporter.services.incidents import IncidentService, Notifier
+from exporter.services.locks import LockService
 from exporter.services.maintenance import MaintenanceService
 from exporter.services.maintenance_gate import MaintenanceGate
 from exporter.services.probes import InboundRegistry, ProbeRunner
@@ -76,11 +78,16 @@ class Runtime:
     maintenance: MaintenanceService | None = None
     chatops: ChatOps | None = None
     http: HttpStats = field(default_factory=HttpStats)  # what the HTTP server refused or closed
+    # Operator procedures over the parts above, for the admin API and the CLI alike.
+    locks: LockService = field(init=False)
+    config_edit: ConfigEditor = field(init=False)
     # The metrics: the loop that keeps their store-derived part current, and the registry /metrics serves.
     refresh: RefreshLoop = field(init=False)
     metrics: CollectorRegistry = field(init=False)
 
     def __post_init__(self) -> None:
+        self.locks = LockService(self.store, self.paths, self.clock)
+        self.config_edit = ConfigEditor(self.store, self.paths, self.clock, self.config)
         self.refresh = RefreshLoop(self)
         self.metrics = build_registry(self, self.refresh)
 
@@ -117,7 +124,7 @@ class Runtime:
         heartbeat = HeartbeatJob(instrumented, paths, clock, leadership, identity, settings.heartbeat_interval, target, started_at)
         inbound = InboundRegistry()
         probes = ProbeRunner(instrumented, paths, clock, identity, settings, config,
-                             generation=lambda: leadership.generation, session=session, inbound=inbound)
+                             generation=lambda: leadership.generation, session=session, inbound=inbound, target=target)
         telegram = TelegramDelivery.from_settings(settings, instrumented, paths, clock, session)
         incidents = IncidentService(instrumented, paths, clock, config, notifier or telegram.notifier)
         alerts = AlertBridge(incidents, telegram, clock)
@@ -142,9 +149,11 @@ class Runtime:
                 MaintenanceJob(maintenance, min(60.0, settings.heartbeat_interval)), *chatops.jobs]
         scheduler = Scheduler(clock, leadership, jobs)
         return cls(
-            settings, clock, instrumented, paths, identity, config, leadership, heartbeat, probes, inbound,
-            incidents, rollups, retention, monitor, scheduler, started_at, session, telegram=telegram, alerts=alerts,
-            watchdog=watchdog, maintenance=maintenance, chatops=chatops,
+            settings=settings, clock=clock, store=instrumented, paths=paths, identity=identity, config=config,
+            leadership=leadership, heartbeat=heartbeat, probes=probes, inbound=inbound, incidents=incidents,
+            rollups=rollups, retention=retention, monitor=monitor, scheduler=scheduler, started_at=started_at,
+            session=session, telegram=telegram, alerts=alerts, watchdog=watchdog, maintenance=maintenance,
+            chatops=chatops,
         )
 
     async def start(self) -> None:

@@ -25,7 +25,10 @@ from exporter.cli.common import (
     to_json,
 )
 from exporter.domain import runtime_config
+from exporter.services.config_edit import InvalidConfigEdit
 from exporter.store import PreconditionFailed
+
+UPDATED_BY = "longrun config set"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -57,17 +60,6 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
     return patch
 
 
-def leaves(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Dotted path -> value for every leaf (an empty map is a leaf)."""
-    out: dict[str, Any] = {}
-    for key, value in doc.items():
-        if isinstance(value, dict) and value:
-            out.update(leaves(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 async def config_show(ctx: Context) -> int:
     async with ctx.runtime() as runtime:
         doc = await runtime.store.get(runtime.paths.config)
@@ -84,25 +76,18 @@ async def config_show(ctx: Context) -> int:
 async def config_set(ctx: Context) -> int:
     patch = parse_assignments(ctx.args.assignments)
     async with ctx.runtime() as runtime:
-        current = await runtime.config.load()
-        result = runtime_config.validate_patch(patch, current)
-        if not result.ok:
-            raise UsageError(f"config not changed: {'; '.join(result.errors)}")
-        fields = leaves(patch)
-        for key, value in fields.items():
-            before = runtime_config.get_path(current, key, None)
-            ctx.say(f"{key}: {json.dumps(before, default=str)} -> {json.dumps(value)}")
-        ctx.confirm(f"change {len(fields)} field(s) of {runtime.paths.config}")
-        await runtime.config.ensure()
-        doc = await runtime.store.get(runtime.paths.config)
-        now = runtime.clock.now()
         try:
-            await runtime.store.update(runtime.paths.config, {**fields, "updatedAt": now, "updatedBy": "longrun config set"},
-                                       if_version=doc.version)
+            edit = await runtime.config_edit.plan(patch)
+        except InvalidConfigEdit as exc:
+            raise UsageError(f"config not changed: {exc}") from None
+        for key, value in edit.changes.items():
+            ctx.say(f"{key}: {json.dumps(edit.before[key], default=str)} -> {json.dumps(value)}")
+        ctx.confirm(f"change {len(edit.changes)} field(s) of {runtime.paths.config}")
+        try:
+            config = await runtime.config_edit.apply(edit, by=UPDATED_BY)
         except PreconditionFailed:
             raise CliError("config/current changed while you decided; nothing written, run again") from None
-        config = await runtime.config.load()
-    ctx.emit({"changed": fields, "config": config}, [f"changed {key}" for key in fields])
+    ctx.emit({"changed": edit.changes, "config": config}, [f"changed {key}" for key in edit.changes])
     return 0
 
 

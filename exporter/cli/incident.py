@@ -31,7 +31,10 @@ from exporter.domain.incidents import (
 )
 from exporter.domain.slots import iso
 from exporter.reports import formatting as fmt
+from exporter.services.incidents import IncidentInputError, check_times
 from exporter.store import AlreadyExists, InvalidPath, NotFound
+
+OPTION = {"tsStart": "--start", "tsEnd": "--end"}  # the service names the document's fields
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -101,8 +104,10 @@ async def incident_open(ctx: Context) -> int:
         now = runtime.clock.now()
         start = parse_instant(args.start, "--start") if args.start else now
         end = parse_instant(args.end, "--end") if args.end else None
-        if start > now or (end is not None and (end < start or end > now)):
-            raise UsageError("--start/--end: need start <= end <= now")
+        try:
+            check_times(now, start, end)
+        except IncidentInputError as exc:
+            raise UsageError(f"--start/--end: need start <= end <= now ({OPTION[exc.field]}: {exc.problem})") from None
         config = await runtime.config.load()
         severity = args.severity or severity_for(args.type, config.get("severities"))
         until = f" to {iso(end)} (resolved, MTTR {fmt.seconds((end - start).total_seconds())})" if end else " (open)"
@@ -136,6 +141,8 @@ async def _change(ctx: Context, runtime: Any, incident_id: str, **change: Any) -
         raise UsageError(f"no incident {incident_id!r} (see longrun incident list)") from None
     except IncidentTransitionError as exc:
         raise CliError(f"incident {incident_id}: {exc}") from None
+    except IncidentInputError as exc:
+        raise UsageError(f"incident {incident_id}: {OPTION[exc.field]}: {exc.problem}") from None
     except ValueError as exc:
         raise UsageError(f"incident {incident_id}: {exc}") from None
 

@@ -59,7 +59,7 @@ def describe(name: str, state: dict[str, Any]) -> str:
 
 async def lock_status(ctx: Context) -> int:
     async with ctx.runtime() as runtime:
-        doc = await runtime.store.get(runtime.paths.lock(ctx.args.name))
+        doc = await runtime.locks.read(ctx.args.name)
         state = lock_state(parse_lock(doc.data if doc else None), runtime.clock.now())
     ctx.emit({"lock": ctx.args.name, **state}, [describe(ctx.args.name, state)])
     return 0
@@ -68,8 +68,7 @@ async def lock_status(ctx: Context) -> int:
 async def lock_release(ctx: Context) -> int:
     name = ctx.args.name
     async with ctx.runtime() as runtime:
-        path = runtime.paths.lock(name)
-        doc = await runtime.store.get(path)
+        doc = await runtime.locks.read(name)
         before = lock_state(parse_lock(doc.data if doc else None), runtime.clock.now())
         if before["state"] != "held":
             ctx.emit({"lock": name, "released": False, "before": before}, [describe(name, before) + "; nothing to release"])
@@ -77,20 +76,16 @@ async def lock_release(ctx: Context) -> int:
         if not ctx.args.force:
             raise CliError(f"lock {name} is held by {before['holder']} until {before['leaseUntil']} "
                            f"({before['secondsLeft']:g}s left); it expires on its own, or release it now with --force")
-        after = lock_state(parse_lock({**doc.data, **_release(runtime)}), runtime.clock.now())
+        after = lock_state(parse_lock({**doc.data, **release_fields(runtime.clock.now())}), runtime.clock.now())
         ctx.say(f"before: {describe(name, before)}")
         ctx.say(f"after:  {describe(name, after)}; the holder steps down at its next renewal")
         ctx.confirm(f"release lock {name} held by {before['holder']}")
         try:
-            await runtime.store.update(path, _release(runtime), if_version=doc.version)
+            await runtime.locks.release(name, by=runtime.identity.instance_id, seen=doc)
         except PreconditionFailed:
             raise CliError(f"lock {name} changed while you decided (renewed or taken over); nothing released, run again") from None
-        final = await runtime.store.get(path)
+        final = await runtime.locks.read(name)
         state = lock_state(parse_lock(final.data if final else None), runtime.clock.now())
     ctx.emit({"lock": name, "released": True, "before": before, "after": state}, [f"released: {describe(name, state)}"])
     return 0
 
-
-def _release(runtime: Any) -> dict[str, Any]:
-    """The runbook's release fields, signed by this CLI's instance id."""
-    return {**release_fields(runtime.clock.now()), "releasedBy": runtime.identity.instance_id}

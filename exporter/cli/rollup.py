@@ -10,7 +10,6 @@ retention has deleted (the rollup would say nothing was written): exit 64 and 1.
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime, timedelta
 from typing import Any, Mapping
 
 from exporter.cli.common import (
@@ -21,8 +20,8 @@ from exporter.cli.common import (
     add_yes,
     parse_day,
 )
-from exporter.domain.slots import day_bounds
 from exporter.reports import formatting as fmt
+from exporter.services.rollups import DayNotOver, DayPastRetention
 
 SHOWN = (("writtenHb", "written heartbeats"), ("expectedHb", "expected heartbeats"), ("uptimePct", "uptime %"),
          ("numericCoverage", "coverage"), ("maxGapSec", "max gap s"), ("incidentsCount", "incidents"),
@@ -59,17 +58,20 @@ def changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 async def rollup(ctx: Context) -> int:
     day = parse_day(ctx.args.date, "--date")
     async with ctx.runtime() as runtime:
-        today = runtime.clock.now().date()
-        if day >= today:
-            raise UsageError(f"--date: {day} is not complete yet (today is {today} UTC); the last complete day is {today - timedelta(days=1)}")
-        config = await runtime.config.load()
+        try:
+            runtime.rollups.check_over(day)
+        except DayNotOver as exc:
+            raise UsageError(f"--date: {exc}") from None
         path = runtime.paths.rollup(day.isoformat())
         existing = await runtime.store.get(path)
         if existing is not None and not ctx.args.force:
             ctx.say(f"{path} exists already; kept (recompute it with --force)")
             ctx.emit(existing.data, [describe(existing.data)])
             return 0
-        _refuse_past_retention(day, runtime.clock.now(), config.get("retention", {}).get("heartbeatsDays"))
+        try:
+            await runtime.rollups.check_retention(day)
+        except DayPastRetention as exc:
+            raise CliError(f"--date: {exc}") from None
         if existing is not None:
             preview = await runtime.rollups.compute(day, from_store=True)
             ctx.say(f"--force overwrites {path} (created {existing.get('createdAt')}) with one recomputed from the raw documents:")
@@ -80,9 +82,3 @@ async def rollup(ctx: Context) -> int:
     ctx.emit(doc, [("wrote " if written else "kept ") + describe(doc)])
     return 0
 
-
-def _refuse_past_retention(day: date, now: datetime, heartbeats_days: Any) -> None:
-    """As the admin API refuses it: the heartbeats of the day are gone, a rollup now would say none were written."""
-    if heartbeats_days and day_bounds(day)[0] < now - timedelta(days=heartbeats_days):
-        raise CliError(f"--date: heartbeats older than {heartbeats_days:g} days are deleted by retention; "
-                       f"a rollup of {day} now would say none were written")

@@ -48,6 +48,26 @@ class LogNotifier:
         )
 
 
+class IncidentInputError(ValueError):
+    """An operator's incident edit that can never be valid; ``field`` names the part to fix."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem
+
+
+def check_times(now: datetime, ts_start: datetime | None = None, ts_end: datetime | None = None,
+                status: str | None = None) -> None:
+    """An operator's times: none in the future, tsEnd not before tsStart, tsEnd only when resolving."""
+    for field, when in (("tsStart", ts_start), ("tsEnd", ts_end)):
+        if when is not None and when > now:
+            raise IncidentInputError(field, "in the future")
+    if ts_start is not None and ts_end is not None and ts_end < ts_start:
+        raise IncidentInputError("tsEnd", "before tsStart")
+    if ts_start is None and ts_end is not None and status != "resolved":
+        raise IncidentInputError("tsEnd", "only with status resolved")
+
+
 @dataclass
 class IncidentCounters:
     opened: dict[str, int]
@@ -158,7 +178,11 @@ class IncidentService:
         self, incident_type: str, *, reason: str, ts_start: datetime, ts_end: datetime | None = None,
         severity: str | None = None, owner: str | None = None, subject: str | None = None,
     ) -> dict[str, Any]:
-        """An operator's incident, e.g. the runbook's manual gap record with tsStart/tsEnd/reason."""
+        """An operator's incident, e.g. the runbook's manual gap record with tsStart/tsEnd/reason.
+
+        Raises IncidentInputError for times ``check_times`` refuses, AlreadyExists for a duplicate.
+        """
+        check_times(self.clock.now(), ts_start, ts_end)
         subject = subject or f"manual-{ts_start:%Y%m%dT%H%M%S}"
         doc = rules.new_incident(
             incident_type, subject, ts_start, severity=severity, source="manual", reason=reason,
@@ -180,9 +204,13 @@ class IncidentService:
         self, incident_id: str, *, status: str | None = None, owner: str | None = None,
         root_cause: str | None = None, ts_end: datetime | None = None,
     ) -> dict[str, Any]:
-        """Acknowledge, assign, resolve or record a root cause. Raises NotFound, IncidentTransitionError."""
+        """Acknowledge, assign, resolve or record a root cause.
+
+        Raises NotFound, IncidentTransitionError, and IncidentInputError for a ``ts_end`` ``check_times`` refuses.
+        """
         path = self.paths.incident(incident_id)
         now = self.clock.now()
+        check_times(now, ts_end=ts_end, status=status)
 
         async def work(tx: Transaction) -> dict[str, Any]:
             current = await tx.get(path)

@@ -1,7 +1,7 @@
 """Probes that really test something.
 
     runner = ProbeRunner(store, paths, clock, identity, settings, config,
-                         generation=lambda: leadership.generation, session=session, inbound=inbound)
+                         generation=lambda: leadership.generation, session=session, inbound=inbound, target=target)
     doc = await runner.run("outbound")                 # on demand (API, CLI)
     doc = await runner.run("outbound", slot=slot)      # the scheduled run of a slot (exporter.jobs.probes)
 
@@ -107,12 +107,13 @@ class ProbeRunner:
         generation: Callable[[], int],
         session: aiohttp.ClientSession | None,
         inbound: InboundRegistry,
+        target: TargetClient | None = None,
     ) -> None:
         """``generation()``: the lease generation this instance acts under, stamped on every result."""
         self.store, self.paths, self.clock = store, paths, clock
         self.identity, self.settings, self.config = identity, settings, config
         self.generation, self.session, self.inbound = generation, session, inbound
-        self.target = TargetClient(session, settings.target_url, settings.target_timeout) if session and settings.target_url else None
+        self.target = target  # the heartbeat's client too: one per process
         self.last: dict[str, dict[str, Any]] = {}
 
     async def run(self, probe_type: str, *, slot: datetime | None = None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
     rollups = RollupService(store, paths, clock, config, identity, interval=60)
     doc, written = await rollups.run_day(date(2026, 3, 1))          # skipped when present
     doc, written = await rollups.run_day(date(2026, 3, 1), force=True)
+    doc, replaced = await rollups.recompute(date(2026, 3, 1))      # an operator's: refused when it would lie
     days = await rollups.catch_up()                                   # the last 7 days missing one
 
 Every read is paginated (``store.stream``), so a day of 86,400 heartbeats
@@ -30,6 +31,14 @@ log = logging.getLogger("longrun.rollup")
 
 LOOKBACK_DAYS = 7
 PAGE = 1000
+
+
+class DayNotOver(ValueError):
+    """Only complete UTC days are rolled up: a partial rollup would stand in for the real one."""
+
+
+class DayPastRetention(ValueError):
+    """The day's heartbeats are deleted: a rollup now would say none were written."""
 
 
 @dataclass
@@ -125,6 +134,30 @@ class RollupService:
             doc["maxGapSec"], ", insufficient data" if doc["insufficientData"] else "",
         )
         return doc, True
+
+    # ------------------------------------------------------------------ an operator's recompute
+
+    def check_over(self, day: date) -> None:
+        """Raise DayNotOver unless ``day`` has ended (UTC)."""
+        today = self.clock.now().date()
+        if day >= today:
+            raise DayNotOver(f"{day} is not complete yet (not over yet in UTC; today is {today}); "
+                             f"the last complete day is {today - timedelta(days=1)}")
+
+    async def check_retention(self, day: date) -> None:
+        """Raise DayPastRetention when retention has deleted the day's heartbeats."""
+        keep_days = (await self.config.load()).get("retention", {}).get("heartbeatsDays")
+        if keep_days and day_bounds(day)[0] < self.clock.now() - timedelta(days=keep_days):
+            raise DayPastRetention(f"heartbeats older than {keep_days:g} days are deleted by retention; "
+                                   f"a rollup of {day} now would say none were written")
+
+    async def recompute(self, day: date) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Check the day, recompute it from the raw documents and overwrite; (new rollup, the one replaced)."""
+        self.check_over(day)
+        await self.check_retention(day)
+        before = await self.store.get(self.paths.rollup(day.isoformat()))
+        doc, _ = await self.run_day(day, force=True)
+        return doc, before.data if before is not None else None
 
     async def catch_up(self, lookback: int = LOOKBACK_DAYS) -> list[date]:
         """Roll up every complete day of the last ``lookback`` that has data and no rollup."""

@@ -13,15 +13,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from aiohttp import web
 
-from exporter.domain import lease, runtime_config
-from exporter.domain.slots import day_bounds
 from exporter.runtime import Runtime
-from exporter.store import NotFound
+from exporter.services.config_edit import NOTHING_TO_CHANGE, InvalidConfigEdit
+from exporter.services.incidents import IncidentInputError
+from exporter.services.rollups import DayNotOver, DayPastRetention
 from exporter.web import admin_params as params
 from exporter.web.admin_http import ApiError, endpoint, json_object, reply
 from exporter.web.admin_read import lock_view, stored_config
@@ -43,68 +43,48 @@ async def run_probe(request: web.Request, runtime: Runtime) -> web.Response:
 
 @endpoint(Access.WRITE)
 async def recompute_rollup(request: web.Request, runtime: Runtime) -> dict[str, Any]:
-    """Recompute a complete day and overwrite its rollup; says what was there before."""
+    """Recompute a complete day and overwrite its rollup (``RollupService.recompute``); says what was there before."""
     params.only_params(request, ())
     day = params.parse_day(request.match_info["day"], "day")
-    config = await runtime.config.load()  # as run_day does
-    _check_rollup_day(day, runtime.clock.now(), config.get("retention", {}).get("heartbeatsDays"))
-    before = await runtime.store.get(runtime.paths.rollup(day.isoformat()))
-    doc, _ = await runtime.rollups.run_day(day, force=True)
+    try:
+        doc, before = await runtime.rollups.recompute(day)
+    except DayNotOver as exc:
+        raise ApiError(400, f"day: {exc}") from None
+    except DayPastRetention as exc:
+        raise ApiError(409, f"day: {exc}") from None
     overwrote = {key: before.get(key) for key in ROLLUP_KEPT} if before else None
     return {"rollup": doc, "overwrote": overwrote}
 
 
-def _check_rollup_day(day: date, now: datetime, heartbeats_days: Any) -> None:
-    start, end = day_bounds(day)
-    if end > now:
-        raise ApiError(400, f"day: {day.isoformat()} is not over yet (UTC); only complete days are rolled up")
-    if heartbeats_days and start < now - timedelta(days=heartbeats_days):
-        raise ApiError(409, f"day: heartbeats older than {heartbeats_days:g} days are deleted by retention; "
-                            "recomputing would overwrite the rollup with an empty one")
-
-
 @endpoint(Access.WRITE)
 async def release_lock(request: web.Request, runtime: Runtime) -> dict[str, Any]:
-    """Force a lease to end now (runbook Procedure 1): a standby takes over at its next poll.
+    """Force a lease to end now (runbook Procedure 1, ``LockService.release``): a standby takes over at its next poll.
 
     The holder and the generation stay, so the next holder's generation is one
     higher; the write is conditional, so a renewal racing with it answers 409.
     """
     params.only_params(request, ())
     name = params.path_id(request, "lockName", lock=True)
-    current = await runtime.store.get(runtime.paths.lock(name))
-    if current is None:
-        raise NotFound(f"no lock {name}")
-    now = runtime.clock.now()
-    fields = {**lease.release_fields(now), "releasedBy": ADMIN}
-    await runtime.store.update(runtime.paths.lock(name), fields, if_version=current.version)
-    return {
-        "lock": name,
-        "before": lock_view(name, current.data, now),
-        "after": lock_view(name, {**current.data, **fields}, now),
-    }
+    done = await runtime.locks.release(name, by=ADMIN)
+    return {"lock": name, "before": lock_view(name, done.before, done.at), "after": lock_view(name, done.after, done.at)}
 
 
 @endpoint(Access.WRITE)
 async def patch_config(request: web.Request, runtime: Runtime) -> dict[str, Any]:
-    """Validate an edit field by field; all good: write the changed fields, answer the new config."""
+    """Validate an edit field by field; all good: write the changed fields (``ConfigEditor``), answer the new config.
+
+    The write is conditional on the version validated against: an edit that lands in between answers 409.
+    """
     params.only_params(request, ())
     patch = _nested(await json_object(request))
-    changes = {path: value for path, value in _leaves(patch) if path not in runtime_config.META}
-    current, _ = await stored_config(runtime)
-    result = runtime_config.validate_patch(patch, current.config)
-    if result.errors:
-        raise ApiError(400, "invalid config: " + "; ".join(result.errors), fields=_field_errors(result.errors))
-    if not changes:
-        raise ApiError(400, "nothing to change: give at least one editable field")
-    fields = {**changes, "updatedAt": runtime.clock.now(), "updatedBy": ADMIN}
     try:
-        await runtime.store.update(runtime.paths.config, fields)
-    except NotFound:
-        await runtime.config.ensure()
-        await runtime.store.update(runtime.paths.config, fields)
+        edit, _ = await runtime.config_edit.update(patch, by=ADMIN)
+    except InvalidConfigEdit as exc:
+        if exc.errors == [NOTHING_TO_CHANGE]:
+            raise ApiError(400, NOTHING_TO_CHANGE) from None
+        raise ApiError(400, "invalid config: " + "; ".join(exc.errors), fields=_field_errors(exc.errors)) from None
     written, _ = await stored_config(runtime)
-    return {"config": written.config, "errors": written.errors, "changed": sorted(changes)}
+    return {"config": written.config, "errors": written.errors, "changed": sorted(edit.changes)}
 
 
 @endpoint(Access.WRITE)
@@ -113,18 +93,16 @@ async def open_incident(request: web.Request, runtime: Runtime) -> web.Response:
     params.only_params(request, ())
     body = await json_object(request)
     params.known_fields(body, MANUAL_INCIDENT_FIELDS)
-    now = runtime.clock.now()
-    ts_start = _not_future(params.time_field(body, "tsStart", required=True), "tsStart", now)
-    ts_end = _not_future(params.time_field(body, "tsEnd"), "tsEnd", now)
-    if ts_end is not None and ts_end < ts_start:
-        raise ApiError(400, "tsEnd: before tsStart", fields={"tsEnd": "before tsStart"})
-    doc = await runtime.incidents.open_manual(
-        params.incident_type(body.get("type")),
-        reason=params.text_field(body, "reason", required=True),
-        ts_start=ts_start, ts_end=ts_end,
-        severity=params.severity_field(body),
-        owner=params.text_field(body, "owner", max_len=200),
-    )
+    ts_start = params.time_field(body, "tsStart", required=True)
+    ts_end = params.time_field(body, "tsEnd")
+    with _field_error():
+        doc = await runtime.incidents.open_manual(
+            params.incident_type(body.get("type")),
+            reason=params.text_field(body, "reason", required=True),
+            ts_start=ts_start, ts_end=ts_end,
+            severity=params.severity_field(body),
+            owner=params.text_field(body, "owner", max_len=200),
+        )
     return reply({"incident": doc}, status=201)
 
 
@@ -138,24 +116,26 @@ async def change_incident(request: web.Request, runtime: Runtime) -> dict[str, A
     if not body:
         raise ApiError(400, f"nothing to change: give one of {', '.join(INCIDENT_CHANGE_FIELDS)}")
     status = params.choice(body.get("status"), "status", ("acknowledged", "resolved"))
-    ts_end = _not_future(params.time_field(body, "tsEnd"), "tsEnd", runtime.clock.now())
-    if ts_end is not None and status != "resolved":
-        raise ApiError(400, "tsEnd: only with status resolved", fields={"tsEnd": "only with status resolved"})
-    doc = await runtime.incidents.change(
-        incident_id, status=status, ts_end=ts_end,
-        owner=params.text_field(body, "owner", max_len=200),
-        root_cause=params.text_field(body, "rootCause"),
-    )
+    ts_end = params.time_field(body, "tsEnd")
+    with _field_error():
+        doc = await runtime.incidents.change(
+            incident_id, status=status, ts_end=ts_end,
+            owner=params.text_field(body, "owner", max_len=200),
+            root_cause=params.text_field(body, "rootCause"),
+        )
     return {"incident": doc}
 
 
 # ------------------------------------------------------------------ helpers
 
 
-def _not_future(when: datetime | None, name: str, now: datetime) -> datetime | None:
-    if when is not None and when > now:
-        raise ApiError(400, f"{name}: in the future", fields={name: "in the future"})
-    return when
+@contextmanager
+def _field_error() -> Iterator[None]:
+    """The service's refusal of a field, as a 400 naming it."""
+    try:
+        yield
+    except IncidentInputError as exc:
+        raise ApiError(400, str(exc), fields={exc.field: exc.problem}) from None
 
 
 def _nested(body: dict[str, Any]) -> dict[str, Any]:
@@ -182,6 +162,7 @@ def _nested(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _leaves(doc: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Every (dotted path, value), repeats kept: ``_nested`` refuses a field given twice."""
     found: list[tuple[str, Any]] = []
     for key, value in doc.items():
         if isinstance(value, dict) and value:

@@ -177,10 +177,11 @@ def admin_writes() -> dict[str, Any]:
                 extra=(404, 409)),
             "parameters": [path_param("lockName", {"type": "string", "pattern": p.LOCK_PATTERN}, "Lock name.")]}},
         f"{ADMIN}/config": {"patch": write(
-            "Change config fields (nested objects or dotted keys); 400 lists every bad field.",
+            "Change config fields (nested objects or dotted keys); 400 lists every bad field; "
+            "409 when another edit landed after this one was validated (nothing written).",
             {"type": "object", "properties": {"config": ref("schemas", "Config"),
                                               "changed": {"type": "array", "items": {"type": "string"}}}},
-            body={"type": "object", "minProperties": 1, "additionalProperties": True})},
+            body={"type": "object", "minProperties": 1, "additionalProperties": True}, extra=(409,))},
         f"{ADMIN}/incidents": {"post": write("Open a manual incident (with tsEnd: already resolved).", incident,
                                               body=manual, status=201, extra=(409,))},
         f"{ADMIN}/incidents/{{incidentId}}": {"patch": {
