@@ -11,6 +11,7 @@ import asyncio
 import errno
 import logging
 import signal
+from typing import Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
@@ -38,25 +39,45 @@ async def serve(settings: Settings, *, clock: Clock | None = None, stop: asyncio
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=max(settings.target_timeout, 10))) as session:
         runtime = Runtime.build(settings, clock=clock, session=session)
-        app = create_app(runtime)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(create_app(runtime), access_log=None, handle_signals=False)
         await runner.setup()
-        refresh = asyncio.create_task(runtime.refresh.run(stop), name="metrics-refresh")
         try:
-            await _bind(runner, settings)
-            await runtime.start()
-            log.info("✅ Long-run jobs initialized (listening on http://%s)", settings.listen)
-            watchdog = [runtime.watchdog.run(stop)] if runtime.watchdog is not None else []
-            runtime.chatops.status = lambda: collect(runtime, usable_snapshot(runtime.refresh, runtime))  # /status
-            await asyncio.gather(runtime.scheduler.run(stop), runtime.alerts.run(stop), runtime.chatops.run(stop),
-                                 app[CONNECTIONS].run(stop),
-                                 *watchdog)
+            await _serve(runtime, runner, settings, stop)
         finally:
-            refresh.cancel()
-            await asyncio.gather(refresh, return_exceptions=True)
             await runtime.close()
             await runner.cleanup()
             log.info("👋 Stopped (instance %s)", settings.instance_id)
+
+
+async def _serve(runtime: Runtime, runner: web.AppRunner, settings: Settings, stop: asyncio.Event) -> None:
+    """Every loop of the service in one TaskGroup, until ``stop``: one that fails cancels the others."""
+    try:
+        async with asyncio.TaskGroup() as loops:
+            loops.create_task(runtime.refresh.run(stop), name="metrics-refresh")  # /metrics is current from the start
+            await _bind(runner, settings)
+            await runtime.start()
+            log.info("✅ Long-run jobs initialized (listening on http://%s)", settings.listen)
+            runtime.chatops.status = lambda: collect(runtime, usable_snapshot(runtime.refresh, runtime))  # /status
+            for name, run in _loops(runtime, runner.app):
+                loops.create_task(run(stop), name=name)
+    except BaseExceptionGroup as failed:
+        raise _first(failed) from None
+
+
+def _loops(runtime: Runtime, app: web.Application) -> list[tuple[str, Callable[[asyncio.Event], Awaitable[None]]]]:
+    loops = [("scheduler", runtime.scheduler.run), ("alerts", runtime.alerts.run), ("chatops", runtime.chatops.run),
+             ("connections", app[CONNECTIONS].run)]
+    if runtime.watchdog is not None:
+        loops.append(("watchdog", runtime.watchdog.run))
+    return loops
+
+
+def _first(failed: BaseExceptionGroup) -> BaseException:
+    """The first failure, raised as itself (the CLI reports it); any other one is logged."""
+    first, *others = failed.exceptions
+    for other in others:
+        log.error("another loop failed at the same time: %s: %s", other.__class__.__name__, other)
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 async def _bind(runner: web.AppRunner, settings: Settings) -> None:
