@@ -102,7 +102,11 @@ class UpdatePoller:
             self._failures = 0
             return 0.0
         if not isinstance(error, (BotApiError, StoreError)):
-            raise error
+            # A bug here must not stop the service (the heartbeats, the webhook): log it, back off, go on.
+            self.errors["internal"] += 1
+            log.error("chat-ops: polling Telegram updates failed unexpectedly; retrying in %gs", BACKOFF_CAP,
+                      exc_info=error)
+            return BACKOFF_CAP
         return self._on_failure(error)
 
     def _on_failure(self, error: Exception) -> float:

@@ -28,7 +28,7 @@ INCIDENT_SOURCES = ("monitor", "alertmanager", "manual")
 # What became of a Telegram update (chat-ops): a press or command applied, refused, and why.
 CHATOPS_OUTCOMES = ("applied", "already", "refused", "forged", "foreign_chat", "unknown", "too_long", "store_error",
                     "duplicate", "error")
-CHATOPS_POLL_ERRORS = ("telegram", "store", "conflict")
+CHATOPS_POLL_ERRORS = ("telegram", "store", "conflict", "internal")
 # Acknowledgement times (seconds): around the runbook's response times, 300 / 900 / 3600.
 ACK_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0)
 # Why the HTTP server closed a connection, and why it refused a request before any route saw it.

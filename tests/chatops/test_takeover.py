@@ -62,3 +62,29 @@ async def test_a_takeover_mid_stream_handles_each_update_exactly_once(chat):
     assert [name for name, _ in handled] == ["alpha"] * 3 + ["beta"] * 7
     help_answers = [b for m, b in chat.telegram.calls if m == "sendMessage" and b["text"].startswith("Commands:")]
     assert len(help_answers) == 10
+
+
+async def test_a_bug_in_the_poller_is_logged_and_backed_off_without_stopping_the_service(chat, caplog):
+    import asyncio
+
+    async def broken():
+        raise RuntimeError("a bug")
+
+    poller = chat.leader.runtime.chatops.poller
+    poller.poll_once = broken
+    stop = asyncio.Event()
+    assert await poller._guarded(stop) == 30.0
+    assert poller.errors["internal"] == 1
+    assert any("failed unexpectedly" in r.getMessage() for r in caplog.records)
+
+
+async def test_telegram_failures_back_off_and_honour_retry_after(chat):
+    from alerting.telegram.bot_api import BotApiError
+
+    poller = chat.leader.runtime.chatops.poller
+    assert poller._on_failure(BotApiError("getUpdates: HTTP 502", status=502)) == 1.0
+    assert poller._on_failure(BotApiError("getUpdates: HTTP 502", status=502)) == 2.0
+    assert poller._on_failure(BotApiError("getUpdates: Too Many Requests", status=429, retry_after=17)) == 17.0
+    webhook = BotApiError("getUpdates: Conflict: can't use getUpdates method while webhook is active", status=409)
+    poller._on_failure(webhook)
+    assert poller.errors == {"telegram": 3, "conflict": 1}
