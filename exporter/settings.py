@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from exporter import __version__
+from exporter.config_file import ConfigFileError, read_config_file
 from exporter.urls import safe_url
 
 
@@ -253,11 +252,11 @@ def _parse_listen(text: str) -> tuple[str, int]:
 
 def _read_yaml(path: str | Path) -> dict[str, Any]:
     try:
-        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        loaded = read_config_file(path)
     except FileNotFoundError:
         raise SettingsError(f"--config: {path} does not exist") from None
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"--config: {path} is not valid YAML ({exc.__class__.__name__})") from None
+    except (ConfigFileError, IsADirectoryError, PermissionError) as exc:
+        raise SettingsError(f"--config: {path}: {exc}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):

@@ -69,11 +69,18 @@ class OneLineParser(argparse.ArgumentParser):
 # ---------------------------------------------------------------- parsing arguments
 
 
+# Dates the CLI takes: no longrun data is older, and a date past the range is a typo (and past
+# year 9999 the date arithmetic overflows: "unexpected OverflowError").
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(9000, 1, 1)
+LONGEST = 3660 * 86400.0  # ten years, the longest window or duration an option takes
+
+
 def parse_day(text: str, option: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"{option}: expected a date like 2026-03-01, got {text!r}") from None
+        raise UsageError(f"{option}: expected a date like 2026-03-01, got {text[:40]!r}") from None
+    return _in_range(day, text, option)
 
 
 def parse_instant(text: str, option: str, *, bare_date: str = "start") -> datetime:
@@ -81,20 +88,31 @@ def parse_instant(text: str, option: str, *, bare_date: str = "start") -> dateti
     (the next midnight) with ``bare_date="end"``, so a date always names whole days."""
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text)
+            day = _in_range(date.fromisoformat(text), text, option)
             start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
             return start + timedelta(days=1 if bare_date == "end" else 0)
         when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"{option}: expected an ISO time like 2026-03-01T10:00:00Z, got {text!r}") from None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+        when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise UsageError(f"{option}: expected an ISO time like 2026-03-01T10:00:00Z, got {text[:40]!r}") from None
+    _in_range(when.date(), text, option)
+    return when
 
 
-def parse_seconds(text: str, option: str) -> float:
+def _in_range(day: date, text: str, option: str) -> date:
+    if not EARLIEST_DAY <= day < LATEST_DAY:
+        raise UsageError(f"{option}: {text[:40]!r} is outside {EARLIEST_DAY} .. {LATEST_DAY - timedelta(days=1)}")
+    return day
+
+
+def parse_seconds(text: str, option: str, *, longest: float = LONGEST) -> float:
     try:
-        return parse_duration(text, option)
+        seconds = parse_duration(text, option)
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
+    if seconds > longest:
+        raise UsageError(f"{option}: {text[:40]!r} is longer than {longest / 86400:g} days")
+    return seconds
 
 
 def parse_window_days(text: str, option: str = "--window") -> int:
