@@ -142,7 +142,8 @@ class Runtime:
         maintenance.refresh_day = rollups.refresh_day  # the two need each other: set after both exist
         retention = RetentionService(instrumented, paths, clock, config)
         planned = MaintenanceGate(incidents, maintenance.spans, clock)  # the monitor pages nobody for planned work
-        monitor = MonitorJob(instrumented, paths, config, planned, heartbeat, probes, rollups, settings.monitor_interval)
+        monitor = MonitorJob(instrumented, paths, config, planned, heartbeat, probes, rollups, settings.monitor_interval,
+                             maintenance=maintenance.spans)
         chatops = ChatOps.build(settings, instrumented, paths, clock, session, leadership, incidents, config, telegram,
                                 silences=silences, maintenance=maintenance)
         jobs = [heartbeat, *probe_jobs(probes, config, leadership, settings), monitor, RollupJob(rollups), RetentionJob(retention),

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from exporter.domain import incidents as rules
-from exporter.domain.heartbeats import HeartbeatAccumulator
+from exporter.domain.heartbeats import HeartbeatAccumulator, HeartbeatResult
+from exporter.domain.maintenance import Spans
+from exporter.domain.maintenance_heartbeats import OutsideWindows
 from exporter.domain.slots import next_slot, slot_start, slots_between
 from exporter.jobs.heartbeat import HeartbeatJob
 from exporter.services.config import ConfigSource
@@ -47,8 +49,11 @@ class MonitorJob:
     def __init__(
         self, store: DocumentStore, paths: Paths, config: ConfigSource, incidents: IncidentService,
         heartbeat: HeartbeatJob, probes: ProbeRunner, rollups: RollupService, interval: float,
+        maintenance: Callable[[datetime, datetime], Awaitable[Spans]] | None = None,
     ) -> None:
         self.store, self.paths, self.config = store, paths, config
+        # The merged maintenance windows touching a span (MaintenanceService.spans): their slots are not expected.
+        self.maintenance = maintenance
         self.incidents, self.heartbeat, self.probes, self.rollups = incidents, heartbeat, probes, rollups
         self.interval = interval
         self.last_decisions: list[rules.Decision] = []
@@ -136,11 +141,17 @@ class MonitorJob:
         if bounds is None:  # before the first heartbeat ever: nothing expected, nothing decided
             return rules.missed_count_decision(0, 0, threshold, start=start, end=end), reconnect
         window = [Filter("ts", ">=", start), Filter("ts", "<", end)]
-        expected = slots_between(start, end, interval)
-        written = min(expected, await self.store.count(self.paths.heartbeats, where=window))
+        planned = await self.maintenance(start, end) if self.maintenance is not None else Spans()
+        expected = slots_between(start, end, interval) - planned.slots_within(start, end, interval)
+        result = None
+        if planned:  # a count would hold the heartbeats written during planned work: read the documents
+            result = await self._analyse(start, end, planned)
+            written = result.written
+        else:
+            written = min(expected, await self.store.count(self.paths.heartbeats, where=window))
         missed = rules.missed_count_decision(expected, written, threshold, start=start, end=end)
         if missed.active:
-            result = await self._analyse(start, end)
+            result = result or await self._analyse(start, end, planned)
             missed = rules.missed_heartbeats_decision(result, threshold)
             if missed.active and result.largest_gaps:
                 # The episode started at the first missing slot; it ended when heartbeats came back.
@@ -154,8 +165,9 @@ class MonitorJob:
             missed.details["until"] = slot_start(first[0].get("ts"), interval).isoformat()
         return missed, reconnect
 
-    async def _analyse(self, start: datetime, end: datetime) -> HeartbeatAccumulator:
-        acc = HeartbeatAccumulator(start, end, self.heartbeat.interval)
+    async def _analyse(self, start: datetime, end: datetime, planned: Spans = Spans()) -> HeartbeatResult:
+        interval = self.heartbeat.interval
+        acc = OutsideWindows(start, end, interval, planned) if planned else HeartbeatAccumulator(start, end, interval)
         before = await self.store.query(self.paths.heartbeats, where=[Filter("ts", "<", start)],
                                         order_by=[Order("ts", descending=True)], limit=1)
         if before:

@@ -43,6 +43,14 @@ def test_a_deploy_inside_the_window_costs_nothing_and_an_outage_outside_counts()
     assert (result.duplicates, result.restarts, result.first_slot) == (plain.duplicates, plain.restarts, plain.first_slot)
 
 
+def test_an_outage_that_outlasts_its_window_counts_from_the_window_end_and_is_measured_whole():
+    docs = day_docs(missing=range(minute(10, 25), minute(10, 40)))
+    result, _ = analyze_outside_windows(docs, DAY_START, DAY_END, 60, DEPLOY)
+    assert (result.expected, result.written, result.missed) == (1410, 1400, 10)
+    assert result.max_gap_sec == 16 * 60                       # 10:24 -> 10:40
+    assert [(g.start, g.end, g.missed_slots) for g in result.largest_gaps] == [(at(10, 24), at(10, 40), 10)]
+
+
 def test_overlapping_windows_count_once_and_no_window_changes_nothing():
     docs = day_docs(missing=[5, 6, 700])
     spans = Spans.of([(at(0), at(0, 10)), (at(0, 5), at(0, 20))])

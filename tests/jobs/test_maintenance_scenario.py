@@ -85,3 +85,22 @@ async def test_a_deploy_inside_a_window_costs_nothing_and_an_outage_outside_coun
 
     stored = (await store.get(f"{ROOT}/maintenance/{window['id']}")).data
     assert (stored["announcedStart"], stored["announcedEnd"]) == (at(8, 0), at(8, 30))
+
+
+async def test_misses_outside_a_window_open_an_incident_even_when_a_larger_gap_lies_inside(cluster, store):
+    a = await cluster.add("a")
+    await cluster.run_until(at(9, 55))
+    await a.runtime.maintenance.add(at(10, 0), at(10, 30), "deploy 0.3", created_by="cli:ana")
+    await cluster.run_until(at(10, 4, 30))
+    await cluster.stop(a)                                       # 10:05..10:09 missing, inside the window
+    await cluster.run_until(at(10, 10))
+    b = await cluster.add("b")
+    await cluster.run_until(at(10, 39, 30))
+    cluster.kill(b)                                             # 10:40..10:43 missing, outside: 4 > 3
+    await cluster.run_until(at(10, 44))
+    await cluster.add("c")
+    await cluster.run_until(at(11, 0, 30))
+
+    incidents = [d.data for d in await store.query(f"{ROOT}/incidents", order_by=[Order("tsStart")])]
+    assert [(i["type"], i["tsStart"], i["tsEnd"]) for i in incidents] == [("missed_heartbeat", at(10, 40), at(10, 44))]
+    assert incidents[0]["reason"].startswith("4 ")
