@@ -91,6 +91,7 @@ class WindowReport:
     expected_hb: float = 0
     written_hb: float = 0
     monitoring_incidents: Mapping[str, Any] = field(default_factory=dict)
+    maintenance_minutes: float = 0  # planned work: left out of uptime and coverage
 
     @property
     def verdict(self) -> str:
@@ -111,7 +112,8 @@ class WindowReport:
             "missingDays": [d.isoformat() for d in self.missing_days],
             "malformedDays": self.malformed_days,
             "upMinutes": self.up_minutes, "downMinutes": self.down_minutes,
-            "unknownMinutes": self.unknown_minutes, "maxGapSec": self.max_gap_sec,
+            "unknownMinutes": self.unknown_minutes, "maintenanceMinutes": self.maintenance_minutes,
+            "maxGapSec": self.max_gap_sec,
             "mttrP50": self.mttr.p50, "mttrP90": self.mttr.p90, "mttrP95": self.mttr.p95,
             "probePassRates": self.probe_pass_rates, "probeCounts": self.probe_counts,
             "incidentsCount": self.incidents_count, "incidentsByType": self.incidents_by_type,
@@ -145,6 +147,7 @@ class _Totals:
     up: float = 0
     down: float = 0
     unknown: float = 0
+    maintenance: float = 0  # minutes inside maintenance windows: neither up, down nor unknown
     max_gap: float | None = None
     probes: dict = field(default_factory=lambda: {t: dict.fromkeys(PROBE_RESULTS, 0) for t in PROBE_TYPES})
 
@@ -160,6 +163,7 @@ class _Totals:
         self.up += minutes[0]
         self.down += minutes[1]
         self.unknown += unknown if unknown is not None else MINUTES_PER_DAY - sum(minutes)
+        self.maintenance += (_num(doc, "maintenanceSec") or 0) / 60
         gap = _num(doc, "maxGapSec")
         if gap is not None:
             self.max_gap = gap if self.max_gap is None else max(self.max_gap, gap)
@@ -262,6 +266,7 @@ def build_window_report(days: int, last_day: date, daily: Iterable[Any], inciden
         insufficient=tuple(insufficient), failures=tuple(_failures(uptime, target, rates, mttr, targets, coverage)),
         mtta=mtta_percentiles(incidents, start, end),
         expected_hb=totals.expected, written_hb=totals.written, monitoring_incidents=monitoring,
+        maintenance_minutes=totals.maintenance,
     )
 
 

@@ -87,7 +87,8 @@ def _window_details(w: WindowReport) -> str:
     more = f" and {len(w.missing_days) - 31} more" if len(w.missing_days) > 31 else ""
     rows = [
         ["why", f'<ul class="reasons">{reasons}</ul>'],
-        ["minutes", _e(f"up {w.up_minutes:g}, down {w.down_minutes:g}, unknown {w.unknown_minutes:g}")],
+        ["minutes", _e(f"up {w.up_minutes:g}, down {w.down_minutes:g}, unknown {w.unknown_minutes:g}, "
+                      f"maintenance {w.maintenance_minutes:g}")],
         ["incidents by type", _e(fmt.counts(w.incidents_by_type))],
         ["incidents by severity", _e(fmt.counts(w.incidents_by_severity))],
         ["probe runs", _e(_probe_counts(w.probe_counts))],

@@ -42,7 +42,8 @@ def _window(w: WindowReport) -> list[str]:
     lines += [f"- {_cell(reason)}" for reason in w.reasons] or ["- every target met"]
     lines += [
         f"- heartbeats: {w.written_hb:g} written of {w.expected_hb:g} expected (from the first heartbeat ever)",
-        f"- minutes: up {w.up_minutes:g}, down {w.down_minutes:g}, unknown {w.unknown_minutes:g}",
+        f"- minutes: up {w.up_minutes:g}, down {w.down_minutes:g}, unknown {w.unknown_minutes:g}, "
+        f"maintenance {w.maintenance_minutes:g}",
         f"- incidents by type: {_cell(fmt.counts(w.incidents_by_type))}",
         f"- incidents by severity: {_cell(fmt.counts(w.incidents_by_severity))}",
         f"- monitoring stack's own incidents (not in the verdict): {_monitoring(w.monitoring_incidents)}",

@@ -145,3 +145,15 @@ def test_an_unwritable_output_is_a_usage_error(sqlite_cli, tmp_path):
     sqlite_cli.simulate(days=2, end=END)
     result = sqlite_cli("report", "--end", END, "--output", tmp_path / "no" / "such" / "r.md")
     assert result.code == 64 and "does not exist" in result.err and len(result.err_lines) == 1
+
+
+def test_maintenance_minutes_are_shown_and_neither_up_nor_down(cli):
+    cli.simulate("--target-down", "2026-03-10T10:00:00Z+30m", days=2, end=END)
+    cli.ok("maintenance", "add", "--from", "2026-03-10T09:55:00Z", "--until", "2026-03-10T10:35:00Z",
+           "--reason", "database upgrade we forgot to announce", "--yes")
+    w = window(cli)
+    assert w["maintenanceMinutes"] == 40
+    assert (w["upMinutes"], w["downMinutes"], w["unknownMinutes"]) == (SLOTS - 40, 0, 0)
+    assert (w["expectedHb"], w["writtenHb"], w["uptimePct"], w["coverage"]) == (SLOTS - 40, SLOTS - 40, 100.0, 1.0)
+    text = cli.ok("report", "--window", "2d", "--end", END, "--format", "md").out
+    assert f"- minutes: up {SLOTS - 40}, down 0, unknown 0, maintenance 40" in text

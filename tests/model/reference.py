@@ -52,8 +52,8 @@ def beats(history) -> dict[int, str]:
     return slots
 
 
-def figures(history, start: int, end: int) -> Figures:
-    """The window [start, end) in minutes."""
+def figures(history, start: int, end: int, planned: frozenset[int] = frozenset()) -> Figures:
+    """The window [start, end) in minutes; ``planned`` holds the minutes inside maintenance windows."""
     slots = beats(history)
     if not slots:
         return Figures(0, 0, 0, 0, 0.0)
@@ -62,6 +62,8 @@ def figures(history, start: int, end: int) -> Figures:
     for minute in range(start, end):
         if minute < first:
             continue  # before the first heartbeat ever: nobody was watching yet
+        if minute in planned:
+            continue  # planned work: neither expected nor up nor down
         expected += 1
         mode = slots.get(minute)
         if mode is not None:
@@ -76,7 +78,25 @@ def figures(history, start: int, end: int) -> Figures:
             previous -= 1
         if slots[previous] == "none":
             down += 1  # no target: the heartbeat is the only signal, a missed one is down
-    return Figures(expected, written, up, down, max_gap(slots, start, end))
+    gap = max((max_gap(slots, a, b) for a, b in unplanned_runs(start, end, planned)), default=0.0)
+    return Figures(expected, written, up, down, gap)
+
+
+def unplanned_runs(start: int, end: int, planned: frozenset[int]) -> list[tuple[int, int]]:
+    """The stretches of [start, end) between maintenance windows. Each one's max gap is taken
+    as a window's (a gap ending in it measured whole, the open gap to its end): a restart
+    inside a window is no gap; an outage that outlasts its window counts whole."""
+    runs, run_start = [], None
+    for minute in range(start, end):
+        if minute in planned:
+            if run_start is not None:
+                runs.append((run_start, minute))
+            run_start = None
+        elif run_start is None:
+            run_start = minute
+    if run_start is not None:
+        runs.append((run_start, end))
+    return runs
 
 
 def max_gap(slots: dict[int, str], start: int, end: int) -> float:
