@@ -5,8 +5,9 @@
     if leadership.holds(clock.now()):
         ...                                   # write, stamped with leadership.generation
 
-Acquiring reads the lock and, when it is free, expired or ours, writes it on
-condition that nobody wrote it since (create, or update on the version read):
+Acquiring reads the lock (or takes it from the watch that just showed it
+free) and, when it is free, expired or ours, writes it on condition that
+nobody wrote it since (create, or update on the version seen):
 of several standbys that saw a release the first writer wins at once and the
 others go back to following the watch. Renewing is a conditional update on the
 version we last wrote, so it costs no read and succeeds only while nobody else
@@ -68,6 +69,8 @@ class Leadership:
         self._changes_seen = 0
         self._last_change_at: datetime | None = None
         self._logged_standby_for: str | None = None
+        # The lock as the watch last delivered it, while that showed it free (a 1-tuple: the document may be None).
+        self._free_seen: tuple[Document | None] | None = None
 
     @property
     def path(self) -> str:
@@ -103,8 +106,8 @@ class Leadership:
             return
         loop = self._loop
 
-        def changed(data: dict | None) -> None:
-            loop.call_soon_threadsafe(self._on_lock_changed, data)
+        def changed(doc: Document | None) -> None:
+            loop.call_soon_threadsafe(self._on_lock_changed, doc)
 
         self._unwatch = self.store.watch(self.path, changed)
 
@@ -113,8 +116,8 @@ class Leadership:
             self._unwatch()
             self._unwatch = None
 
-    def _on_lock_changed(self, data: dict | None) -> None:
-        view = rules.parse_lock(data)
+    def _on_lock_changed(self, doc: Document | None) -> None:
+        view = rules.parse_lock(doc.data if doc else None)
         now = self.clock.now()
         log.debug("lock change seen: %s", _describe(view))
         self._changes_seen += 1
@@ -124,7 +127,10 @@ class Leadership:
                 self._step_down(now, f"the lock now names {view.holder}")
             return
         self.observed = view
-        self._next_due = now if rules.can_acquire(view, self.instance_id, now) else self._standby_due(now, view)
+        free = rules.can_acquire(view, self.instance_id, now)
+        # Free: the next attempt writes on this very version, without reading it again.
+        self._free_seen = (doc,) if free else None
+        self._next_due = now if free else self._standby_due(now, view)
         self._log_holder(view)
         self.lock_changed.set()
 
@@ -167,9 +173,11 @@ class Leadership:
 
     async def _try_acquire(self, started: datetime) -> None:
         changes_before = self._changes_seen
-        log.debug("lock acquire attempt started (last seen: %s)", _describe(self.observed))
+        seen, self._free_seen = self._free_seen, None
+        log.debug("lock acquire attempt started (%s: %s)", "on the version the watch showed" if seen else "reading it; last seen",
+                  _describe(self.observed))
         try:
-            current = await self.store.get(self.path)
+            current = seen[0] if seen else await self.store.get(self.path)
             view = rules.parse_lock(current.data if current else None)
             if not rules.can_acquire(view, self.instance_id, self.clock.now()):
                 log.debug("lock acquire attempt found it held: %s", _describe(view))

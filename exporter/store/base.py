@@ -272,8 +272,11 @@ class DocumentStore(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
-    def watch(self, path: str, on_change: Callable[[dict[str, Any] | None], None]) -> Callable[[], None] | None:
-        """Call ``on_change(data)`` (from any thread) whenever the document changes (None: deleted).
+    def watch(self, path: str, on_change: Callable[[Document | None], None]) -> Callable[[], None] | None:
+        """Call ``on_change(doc)`` (from any thread) whenever the document changes (None: deleted).
+
+        ``doc`` is the whole document with its ``version``, so a caller can
+        write on condition that nothing changed since (``update(if_version=)``).
 
         Returns a function that stops watching, or None when this backend
         cannot watch and callers must poll instead. A watch costs one read per

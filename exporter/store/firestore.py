@@ -272,9 +272,9 @@ class FirestoreStore(DocumentStore):
             await api.transport.close()
 
 
-    def watch(self, path: str, on_change: Callable[[dict[str, Any] | None], None]) -> Callable[[], None] | None:
+    def watch(self, path: str, on_change: Callable[[Document | None], None]) -> Callable[[], None] | None:
         self._ref(path)  # validates the path
-        return firestore_watch.watch_document(self._client, path, on_change, _plain)
+        return firestore_watch.watch_document(self._client, path, on_change, _document)
 
 
 class _FirestoreTransaction(Transaction):

@@ -5,7 +5,7 @@ credentials) runs ``on_snapshot`` on its own threads. Firestore bills one read
 per change delivered, which is what makes a watching standby cheap: it learns
 of every renewal and release without polling.
 
-    unwatch = watch_document(async_client, "wa_metrics/longrun/locks/heartbeat-scheduler", on_change)
+    unwatch = watch_document(async_client, "wa_metrics/longrun/locks/heartbeat-scheduler", on_change, to_document)
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from google.cloud import firestore
 
 log = logging.getLogger("longrun.store")
 
-OnChange = Callable[[dict[str, Any] | None], None]
+OnChange = Callable[[Any], None]
 
 
-def watch_document(client: Any, path: str, on_change: OnChange, normalize: Callable[[Any], Any]) -> Callable[[], None] | None:
-    """Start a listener; returns a function that stops it, or None when one cannot be started."""
+def watch_document(client: Any, path: str, on_change: OnChange, to_document: Callable[[Any], Any]) -> Callable[[], None] | None:
+    """Start a listener; returns a function that stops it, or None when one cannot be started.
+
+    ``to_document`` turns a snapshot into the store's ``Document`` (None when it does not exist).
+    """
     try:
         # Built against the same endpoint as the async client: the emulator when it uses one.
         with _emulator(client._emulator_host):
@@ -32,7 +35,7 @@ def watch_document(client: Any, path: str, on_change: OnChange, normalize: Calla
 
         def changed(snapshots, _changes, _read_time) -> None:
             snapshot = snapshots[0] if snapshots else None
-            on_change(normalize(snapshot.to_dict()) if snapshot is not None and snapshot.exists else None)
+            on_change(to_document(snapshot) if snapshot is not None else None)
 
         watch = reference.on_snapshot(changed)
     except Exception as exc:  # a listener is an optimisation: polling still works without it

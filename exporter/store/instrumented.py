@@ -187,9 +187,9 @@ class InstrumentedStore(DocumentStore):
     async def close(self) -> None:
         await self.inner.close()
 
-    def watch(self, path: str, on_change: Callable[[dict[str, Any] | None], None]) -> Callable[[], None] | None:
-        def counted(data: dict[str, Any] | None) -> None:
+    def watch(self, path: str, on_change: Callable[[Document | None], None]) -> Callable[[], None] | None:
+        def counted(doc: Document | None) -> None:
             self.usage.reads += 1
-            on_change(data)
+            on_change(doc)
 
         return self.inner.watch(path, counted)

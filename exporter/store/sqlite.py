@@ -319,7 +319,7 @@ class SqliteStore(DocumentStore):
             raise
         self._announce()
 
-    def watch(self, path: str, on_change: Callable[[dict[str, Any] | None], None]) -> Callable[[], None]:
+    def watch(self, path: str, on_change: Callable[[Document | None], None]) -> Callable[[], None]:
         split_path(path)
         return sqlite_watch.watch_document(self.path, path, on_change)
 

@@ -19,9 +19,10 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
+from exporter.store.base import Document
 from exporter.store.codec import decode_value
 
-OnChange = Callable[[dict[str, Any] | None], None]
+OnChange = Callable[[Document | None], None]
 
 _lock = threading.Lock()
 _watchers: dict[tuple[str, str], list["_Watcher"]] = {}
@@ -40,7 +41,7 @@ class _Watcher:
                 return
             self.version = version
         if not self.stopped.is_set():
-            self.on_change(data)
+            self.on_change(None if data is None else Document(self.path, data, str(version)))
 
     def _poll_loop(self) -> None:
         collection, _, doc_id = self.path.rpartition("/")

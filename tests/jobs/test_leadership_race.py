@@ -3,7 +3,7 @@
 Issue 19: acquiring was a read-then-write transaction; two standbys that saw
 the same release locked each other out on Firestore for about 2 s, and the
 loser then waited on the winner's lease. Here the standbys read, then both
-write on what they read (a gate holds the reads until both have read).
+write on what they read (a gate holds the writes until both have read).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ LEASE, RENEW, POLL = 120.0, 60.0, 5.0
 
 
 class GatedStore(FaultyStore):
-    """A store whose lock reads wait at ``gate`` after reading, and whose watch can die silently."""
+    """A store whose lock writes wait at ``gate`` first, and whose watch can die silently."""
 
     def __init__(self, inner, gate=None) -> None:
         super().__init__(inner)
@@ -28,11 +28,17 @@ class GatedStore(FaultyStore):
         self.watch_dead = False
         self.delivered = 0
 
-    async def get(self, path):
-        doc = await super().get(path)
+    async def create(self, path, data):
+        await self._wait(path)
+        return await super().create(path, data)
+
+    async def update(self, path, data, *, if_version=None):
+        await self._wait(path)
+        return await super().update(path, data, if_version=if_version)
+
+    async def _wait(self, path) -> None:
         if path == LOCK and self.gate is not None:
             await self.gate()
-        return doc
 
     def watch(self, path, on_change):
         def forward(data):
@@ -107,7 +113,7 @@ async def test_a_standby_whose_watch_dies_mid_handover_takes_over_within_lease_p
     await heard(b, b_store, 2)
     b_store.watch_dead = True  # b saw the release, then its listener died
     assert b.next_due <= clock.now()
-    b_store.gate = wait_for_c  # b read the released lock; c writes before b does
+    b_store.gate = wait_for_c  # b saw the released lock; c writes before b does
     b_attempt = asyncio.create_task(b.maintain())
     await heard(c, c_store, 2)
     await c.maintain()
