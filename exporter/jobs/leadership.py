@@ -65,6 +65,7 @@ class Leadership:
         self._trust_until: datetime | None = None
         self._next_due = clock.now()
         self._unwatch: Callable[[], None] | None = None
+        self._unwatch_release: Callable[[], None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changes_seen = 0
         self._last_change_at: datetime | None = None
@@ -100,6 +101,8 @@ class Leadership:
         self._loop = asyncio.get_running_loop()
         if not self.is_leader:
             self._subscribe()
+        else:
+            self._watch_forced_release()
 
     def _subscribe(self) -> None:
         if self._loop is None or self._unwatch is not None or self.stopped:
@@ -115,6 +118,31 @@ class Leadership:
         if self._unwatch is not None:
             self._unwatch()
             self._unwatch = None
+
+    def _watch_forced_release(self) -> None:
+        """While leading, follow the release notice an operator's forced release writes
+        (``Paths.lock_release``), so this leader steps down within a second instead of at
+        its next renewal. It changes only on a forced release: a leader watching it pays
+        almost nothing, where watching the lock itself would bill every renewal."""
+        if self._loop is None or self._unwatch_release is not None:
+            return
+        loop = self._loop
+
+        def changed(doc: Document | None) -> None:
+            loop.call_soon_threadsafe(self._on_release_notice, doc.data if doc else None)
+
+        self._unwatch_release = self.store.watch(self.paths.lock_release(self.lock_name), changed)
+
+    def _unwatch_forced_release(self) -> None:
+        if self._unwatch_release is not None:
+            self._unwatch_release()
+            self._unwatch_release = None
+
+    def _on_release_notice(self, data: dict | None) -> None:
+        generation = (data or {}).get("generation")
+        if self.is_leader and generation == self.generation:
+            by = (data or {}).get("releasedBy") or "an operator"
+            self._step_down(self.clock.now(), f"the lock was released by hand ({str(by)[:80]})")
 
     def _on_lock_changed(self, doc: Document | None) -> None:
         view = rules.parse_lock(doc.data if doc else None)
@@ -157,6 +185,7 @@ class Leadership:
         """Give the lease up at once (on SIGTERM) so a standby takes over without waiting."""
         self.stopped = True
         self._unsubscribe()
+        self._unwatch_forced_release()
         if not self.is_leader:
             return
         self.is_leader = False
@@ -222,6 +251,7 @@ class Leadership:
         self._next_due = started + timedelta(seconds=self.renew)
         log.info("🔒 Lock acquired: %s (generation %s, instance %s)", self.lock_name, self.generation, self.instance_id)
         self._unsubscribe()
+        self._watch_forced_release()
         self._logged_standby_for = None
         self._notify(True)
 
@@ -311,6 +341,7 @@ class Leadership:
         self._trust_until = None
         self._next_due = now
         log.warning("🔓 Stepping down from %s (generation %s): %s", self.lock_name, self.generation, why)
+        self._unwatch_forced_release()
         self._subscribe()
         self._notify(False)
 

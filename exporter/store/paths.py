@@ -81,6 +81,10 @@ class Paths:
     def lock(self, name: str = LOCK_NAME) -> str:
         return f"{self.locks}/{validate_id(name)}"
 
+    def lock_release(self, name: str = LOCK_NAME) -> str:
+        """The notice a forced release of lock ``name`` leaves for its holder to watch."""
+        return f"{self.root}/state/lock-release-{validate_id(name)}"
+
     def heartbeat(self, bucket_id: str) -> str:
         return f"{self.heartbeats}/{validate_id(bucket_id)}"
 

@@ -210,3 +210,53 @@ def test_verify_limit_scales_with_a_second_scale_interval():
     docs = [hb(start + timedelta(seconds=i), lag=0.01) for i in range(60) if i not in (30, 31)]
     result = analyze_heartbeats(docs, start, start + timedelta(seconds=60), 1)
     assert verify_decision(result) == (1, ["max gap 3s above 2s"])
+
+
+HISTORY = day_bounds(LAST - timedelta(days=30))[0]  # monitoring started long before the window
+
+
+def test_a_whole_day_without_data_after_history_started_counts_as_missed_and_fails_coverage():
+    daily = week()
+    del daily[3]
+    r = report(daily, history_start=HISTORY)
+    assert (r.expected_hb, r.written_hb) == (7 * 1440, 6 * 1440)
+    assert r.coverage == pytest.approx(6 / 7)
+    assert r.verdict == FAIL and "heartbeat coverage 85.71% below target 99%" in r.failures
+
+
+def test_a_four_hour_hole_in_a_week_misses_the_coverage_target():
+    daily = week()
+    daily[2] = figures(LAST - timedelta(days=2), unknown=240, max_gap=241 * 60)
+    r = report(daily, history_start=HISTORY)
+    assert r.coverage == pytest.approx((7 * 1440 - 240) / (7 * 1440))
+    assert r.uptime_pct == 100.0 and r.verdict == FAIL
+    assert r.failures == ("heartbeat coverage 97.62% below target 99%",)
+
+
+def test_days_before_the_first_heartbeat_ever_are_not_expected():
+    daily = week()[:6]  # the oldest day of the window came before monitoring started
+    r = report(daily, history_start=day_bounds(LAST - timedelta(days=5))[0])
+    assert r.expected_hb == 6 * 1440 and r.coverage == 1.0
+
+
+def test_an_outage_across_midnight_is_one_gap_in_the_report():
+    # heartbeats every minute except 23:57 .. 00:03 (7 slots) around the midnight before LAST
+    first, second = LAST - timedelta(days=1), LAST
+    docs = [hb(day_bounds(first)[0] - timedelta(minutes=1), target_up=True)]
+    for day in (first, second):
+        start = day_bounds(day)[0]
+        for minute in range(1440):
+            slot = start + timedelta(minutes=minute)
+            if not (day == first and minute >= 1437) and not (day == second and minute < 4):
+                docs.append(hb(slot, target_up=True))
+    daily = []
+    for day in (first, second):
+        start, end = day_bounds(day)
+        from exporter.domain.heartbeats import HeartbeatAccumulator
+        acc = HeartbeatAccumulator(start, end, 60)
+        acc.seed(max((d for d in docs if d["ts"] < start), key=lambda d: d["ts"]))
+        acc.add_all(d for d in docs if start <= d["ts"] < end)
+        daily.append(compute_rollup(day, acc.result(), [], [], interval=60, insufficient_threshold=0.8,
+                                    commit="c", service_version="v", created_at=end))
+    r = report(daily, days=2, history_start=docs[0]["ts"])
+    assert r.max_gap_sec == 480  # 23:56 -> 00:04, not two halves of 240
