@@ -30,7 +30,7 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(9999, 1, 1, tzinfo=timezone.utc)
 
 _ID, _LOCK, _TYPE, _DAY = (re.compile(p) for p in (ID_PATTERN, LOCK_PATTERN, TYPE_PATTERN, DAY_PATTERN))
-_DIGITS = re.compile(r"^[0-9]{1,18}$")
+_DIGITS = re.compile(r"^[0-9]{1,40}$")
 
 
 def only_params(request: web.Request, allowed: Iterable[str]) -> None:
@@ -49,7 +49,7 @@ def query_limit(request: web.Request, default: int = DEFAULT_LIMIT) -> int:
     if text is None:
         return default
     if not _DIGITS.match(text) or int(text) < 1:
-        raise ApiError(400, f"limit: expected a whole number from 1 to {MAX_LIMIT}")
+        raise ApiError(400, f"limit: expected a whole number from 1 (any above {MAX_LIMIT} reads as {MAX_LIMIT})")
     return min(int(text), MAX_LIMIT)
 
 

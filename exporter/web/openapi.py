@@ -71,11 +71,13 @@ def write(summary: str, ok: dict[str, Any], *, body: dict[str, Any] | None = Non
 # ------------------------------------------------------------------ components
 
 LIMIT = query("limit", {"type": "integer", "minimum": 1, "default": p.DEFAULT_LIMIT},
-              f"At most this many items (values above {p.MAX_LIMIT} are capped).")
-TIME = {"type": "string", "format": "date-time"}
+              f"At most this many items: any whole number from 1 (up to 40 digits); above {p.MAX_LIMIT} reads as {p.MAX_LIMIT}.")
+# What parse_time takes: RFC 3339 from 1970 up to 9998 (a year outside is a 400).
+TIME = {"type": "string", "format": "date-time", "pattern": r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2})-"}
 DAY = {"type": "string", "format": "date", "pattern": p.DAY_PATTERN}
 TYPE = {"type": "string", "pattern": p.TYPE_PATTERN}
 NULLABLE_TEXT = {"type": "string", "minLength": 1, "maxLength": 2000, "nullable": True}
+OWNER = {"type": "string", "minLength": 1, "maxLength": 200, "nullable": True}
 
 
 def components() -> dict[str, Any]:
@@ -128,7 +130,8 @@ def components() -> dict[str, Any]:
 def admin_reads() -> dict[str, Any]:
     return {
         f"{ADMIN}/heartbeats": read("Heartbeats in [since, until], newest first; count is all of them.", [
-            query("since", TIME, "Default: until minus one hour."), query("until", TIME, "Default: now."), LIMIT],
+            query("since", TIME, "Default: until minus one hour; not after until."), query("until", TIME, "Default: now."),
+            LIMIT],
             listing("heartbeats", "Heartbeat", {"since": TIME, "until": TIME})),
         f"{ADMIN}/config": read("The validated config the next job run uses, and the stored document's errors.", [],
             {"type": "object", "required": ["config", "errors"], "properties": {
@@ -148,19 +151,21 @@ def admin_reads() -> dict[str, Any]:
             query("type", TYPE, "Incident type."), LIMIT],
             listing("incidents", "Incident")),
         f"{ADMIN}/rollups": read("Daily rollups, newest first.", [
-            query("from", DAY, "First day (UTC)."), query("to", DAY, "Last day (UTC)."), LIMIT],
+            query("from", DAY, "First day (UTC); not after to."), query("to", DAY, "Last day (UTC)."), LIMIT],
             listing("rollups", "Rollup")),
     }
 
 
 def admin_writes() -> dict[str, Any]:
     manual = {"type": "object", "additionalProperties": False, "required": ["type", "reason", "tsStart"], "properties": {
-        "type": TYPE, "reason": NULLABLE_TEXT | {"nullable": False}, "tsStart": TIME, "tsEnd": TIME,
-        "severity": {"type": "string", "enum": list(p.SEVERITIES)},
-        "owner": {"type": "string", "minLength": 1, "maxLength": 200}}}
+        "type": TYPE, "reason": NULLABLE_TEXT | {"nullable": False}, "tsStart": TIME,
+        "tsEnd": {**TIME, "nullable": True, "description": "After tsStart; null or absent: still open."},
+        "severity": {"type": "string", "enum": [*p.SEVERITIES, None], "nullable": True,
+                     "description": "Null or absent: the type's configured severity."}, "owner": OWNER}}
     change = {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
         "status": {"type": "string", "enum": ["acknowledged", "resolved"]},
-        "owner": {"type": "string", "minLength": 1, "maxLength": 200}, "rootCause": NULLABLE_TEXT, "tsEnd": TIME}}
+        "owner": OWNER, "rootCause": NULLABLE_TEXT,
+        "tsEnd": {**TIME, "nullable": True, "description": "With status resolved only; after tsStart."}}}
     incident = {"type": "object", "required": ["incident"], "properties": {"incident": ref("schemas", "Incident")}}
     return {
         f"{ADMIN}/probes/{{type}}/run": {"post": {
@@ -214,6 +219,34 @@ def maintenance_routes() -> dict[str, Any]:
     }
 
 
+def webhook_payload() -> dict[str, Any]:
+    """Alertmanager's webhook body as alerting/alertmanager/payload.py parses it (its Limits)."""
+    from alerting.alertmanager.payload import AHEAD, STATUSES, Limits
+
+    limits = Limits()
+    text = {"type": "string", "maxLength": limits.max_text_chars}
+    strings = lambda most: {"type": "object", "maxProperties": limits.max_labels, "nullable": True,  # noqa: E731
+                            "additionalProperties": {"type": "string", "maxLength": most}}
+    alert = {"type": "object", "required": ["status", "labels", "startsAt", "fingerprint"], "properties": {
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "labels": {**strings(limits.max_label_value_chars), "nullable": False},
+        "annotations": strings(limits.max_annotation_value_chars),
+        "startsAt": {"type": "string", "format": "date-time", "pattern": r"^2[0-9]{3}-",
+                     "description": f"From 2000 to now + {AHEAD.days} day (later is a 400)."},
+        "endsAt": {"type": "string", "nullable": True, "pattern": r"^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt]",
+                   "description": "RFC 3339; read as unset when empty, Go's zero time, or outside 2000 .. now + 1 day."},
+        "generatorURL": {**text, "nullable": True}, "fingerprint": {**text, "minLength": 1}}}
+    return {"type": "object", "required": ["version", "groupKey", "status", "receiver", "alerts"], "properties": {
+        "version": {"type": "string", "enum": ["4"]}, "groupKey": text, "receiver": text,
+        "externalURL": {**text, "nullable": True},
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "truncatedAlerts": {"type": "integer", "minimum": 0},
+        "groupLabels": strings(limits.max_label_value_chars), "commonLabels": strings(limits.max_label_value_chars),
+        "commonAnnotations": strings(limits.max_annotation_value_chars),
+        "alerts": {"type": "array", "minItems": 1, "maxItems": limits.max_alerts, "items": alert}},
+        "description": "Strings hold valid Unicode only (a lone surrogate is a 400)."}
+
+
 def public_routes() -> dict[str, Any]:
     text = {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}}
     return {
@@ -225,7 +258,7 @@ def public_routes() -> dict[str, Any]:
                                     **errors(401, 403)}}},
         "/api/alertmanager": {"post": {
             "summary": "Alertmanager webhook (payload version 4).", "security": [{"webhookAuth": []}, {}],
-            "requestBody": {"required": True, "content": {JSON: {"schema": ANY_OBJECT}}},
+            "requestBody": {"required": True, "content": {JSON: {"schema": webhook_payload()}}},
             "responses": {"200": json_body(ANY_OBJECT), **errors(400, 401, 403, 413, 503)}}},
         "/api/probes/inbound/{token}": {"post": {
             "summary": "The monitored service reports an inbound probe message; the token is the secret.",
