@@ -35,6 +35,7 @@ from exporter.jobs.probes import probe_jobs
 from exporter.jobs.scheduler import Scheduler
 from exporter.metrics.collector import build_registry
 from exporter.metrics.refresh import RefreshLoop
+from exporter.metrics.sources import MetricSources
 from exporter.services.config import ConfigSource
 from exporter.services.config_edit import ConfigEditor
 from exporter.services.incidents import IncidentService, Notifier
@@ -89,7 +90,7 @@ class Runtime:
         self.locks = LockService(self.store, self.paths, self.clock)
         self.config_edit = ConfigEditor(self.store, self.paths, self.clock, self.config)
         self.refresh = RefreshLoop(self)
-        self.metrics = build_registry(self, self.refresh)
+        self.metrics = build_registry(MetricSources.of(self), self.refresh)
 
     @classmethod
     def build(

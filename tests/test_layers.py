@@ -116,3 +116,11 @@ def test_an_import_against_the_direction_is_caught(module, source):
 ])
 def test_an_import_along_the_direction_passes(module, source):
     assert not violations(module, imported(source, module, is_package=False))
+
+
+def test_metric_readers_read_metric_sources_not_the_runtime():
+    """The readers and the collector get ``MetricSources`` (a narrow view); only the Runtime builds it."""
+    for module in ("exporter.metrics.readings", "exporter.metrics.collector", "exporter.metrics.sources"):
+        path = REPO.joinpath(*module.split(".")).with_suffix(".py")
+        targets = [target for target, _ in imported(path.read_text(encoding="utf-8"), module, False)]
+        assert "exporter.runtime" not in targets, module

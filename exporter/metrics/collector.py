@@ -1,10 +1,11 @@
 """The collector behind /metrics: every catalog metric, built from the catalog, read from memory.
 
     refresh = RefreshLoop(runtime)
-    registry = build_registry(runtime, refresh)     # one registry per app; nothing global
+    registry = build_registry(MetricSources.of(runtime), refresh)   # one registry per runtime; nothing global
     generate_latest(registry)
 
-A scrape never touches the store: the values come from the runtime's parts and
+A scrape never touches the store: the values come from the service's
+``MetricSources`` (a narrow view, not the Runtime), on the refresh loop's clock, and
 the refresh loop (``readings.READERS``). A family whose reading raises is left
 out of that scrape, logged the first time, and counted in ``collector.errors``;
 every other family is served.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from itertools import product
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from prometheus_client import PlatformCollector, ProcessCollector
 from prometheus_client.core import (
@@ -28,9 +29,8 @@ from exporter.metrics import catalog
 from exporter.metrics.catalog import CATALOG, MetricSpec
 from exporter.metrics.readings import READERS, Reader, Reading, Scene
 from exporter.metrics.refresh import RefreshLoop
+from exporter.metrics.sources import MetricSources
 
-if TYPE_CHECKING:  # the runtime builds these parts; they only read it
-    from exporter.runtime import Runtime
 
 log = logging.getLogger("longrun.metrics")
 
@@ -109,14 +109,14 @@ class LongrunCollector(Collector):
     """Every metric of ``catalog.CATALOG``, read at scrape time from memory only.
 
         registry = CollectorRegistry()
-        registry.register(LongrunCollector(runtime, refresh))
+        registry.register(LongrunCollector(MetricSources.of(runtime), refresh))
         text = generate_latest(registry)
         collector.errors          # Counter {full metric name: scrapes that left it out}
     """
 
     def __init__(
         self,
-        runtime: Runtime,
+        sources: MetricSources,
         refresh: RefreshLoop,
         *,
         specs: Sequence[MetricSpec] = CATALOG,
@@ -125,7 +125,7 @@ class LongrunCollector(Collector):
         missing = [spec.name for spec in specs if spec.name not in readers]
         if missing:
             raise ValueError(f"no reader for catalog metrics {missing}")
-        self.runtime, self.refresh = runtime, refresh
+        self.sources, self.refresh = sources, refresh
         self.specs, self.readers = tuple(specs), readers
         self.errors: Counter[str] = Counter()
 
@@ -134,7 +134,7 @@ class LongrunCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         try:
-            scene = Scene(self.runtime, self.refresh, self.runtime.clock.now(), self.errors)
+            scene = Scene(self.sources, self.refresh, self.refresh.clock.now(), self.errors)
         except Exception:  # nothing to read from: serve the other collectors
             log.exception("metrics: cannot read the clock; longrun metrics left out of this scrape")
             return
@@ -153,10 +153,10 @@ class LongrunCollector(Collector):
             return None
 
 
-def build_registry(runtime: Runtime, refresh: RefreshLoop) -> CollectorRegistry:
+def build_registry(sources: MetricSources, refresh: RefreshLoop) -> CollectorRegistry:
     """A fresh registry: the longrun collector plus the client library's process and platform collectors."""
     registry = CollectorRegistry()
-    registry.register(LongrunCollector(runtime, refresh))
+    registry.register(LongrunCollector(sources, refresh))
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     return registry

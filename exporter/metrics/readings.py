@@ -1,6 +1,6 @@
-"""What each catalog metric reads, from memory only: the runtime's parts and the refresh loop.
+"""What each catalog metric reads, from memory only: the service's MetricSources and the refresh loop.
 
-    scene = Scene(runtime, refresh, runtime.clock.now())
+    scene = Scene(MetricSources.of(runtime), refresh, clock.now())
     READERS["probe_success"](scene)            # {("outbound",): 1.0, ("queue",): 0.0, ...}
     READERS["leader"](scene)                   # 1.0
     READERS["target_up"](scene)                # None: unknown, no sample
@@ -15,21 +15,19 @@ Figures of the whole deployment (heartbeats, probes, incidents, rollups, the
 lock, the monitored target) read the same on every instance: the refresh
 loop's view of the store, or this instance's own newer record (a leader's last
 heartbeat, its lease). Figures of this process (leader, jobs, store, counters
-of what it did) come from the runtime alone.
+of what it did) come from this instance's sources alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
+from typing import Any, Callable, Mapping, Union
 
 from exporter.domain.runtime_config import thresholds
 from exporter.metrics.catalog import PROBE_TYPES
 from exporter.metrics.refresh import RefreshLoop
-
-if TYPE_CHECKING:  # the runtime builds these parts; they only read it
-    from exporter.runtime import Runtime
+from exporter.metrics.sources import MetricSources
 
 Reading = Union[float, Mapping[tuple[str, ...], float], None]
 Reader = Callable[["Scene"], Reading]
@@ -39,7 +37,7 @@ Reader = Callable[["Scene"], Reading]
 class Scene:
     """Everything one scrape reads."""
 
-    runtime: Runtime
+    parts: MetricSources
     refresh: RefreshLoop
     now: datetime
     # Families left out of earlier scrapes because their reader raised, by metric name.
@@ -64,7 +62,7 @@ def number(value: Any) -> float | None:
 def _newest_heartbeat(scene: Scene) -> Mapping[str, Any] | None:
     """The newest heartbeat of any instance: the refresh loop's, or this leader's own if newer."""
     seen = scene.refresh.heartbeats.index.newest
-    own = scene.runtime.heartbeat.state.last_written
+    own = scene.parts.heartbeat.last_written
     candidates = [doc for doc in (seen, own) if doc is not None and isinstance(doc.get("ts"), datetime)]
     return max(candidates, key=lambda doc: doc["ts"], default=None)
 
@@ -84,7 +82,7 @@ def _per_window(scene: Scene, figure: Callable[[Any], float | None]) -> dict[tup
 
 
 def heartbeat_drift(scene: Scene) -> float:
-    own = scene.runtime.heartbeat.state.last_written
+    own = scene.parts.heartbeat.last_written
     drift = number(own.get("driftSec")) if own else None
     return drift if drift is not None else 0.0
 
@@ -123,14 +121,14 @@ def probe_consecutive_failures(scene: Scene) -> dict[tuple[str, ...], float]:
 
 
 def lock_generation(scene: Scene) -> float:
-    lead = scene.runtime.leadership
+    lead = scene.parts.lease
     if lead.holds(scene.now) or lead.observed is None:
         return float(lead.generation)
     return float(lead.observed.generation)
 
 
 def _job_stats(scene: Scene) -> dict[str, Any]:
-    return {**scene.runtime.scheduler.stats, "refresh": scene.refresh.stats}
+    return {**scene.parts.jobs, "refresh": scene.refresh.stats}
 
 
 def _per_job(scene: Scene, figure: Callable[[Any], float | None]) -> dict[tuple[str, ...], float]:
@@ -141,7 +139,7 @@ def _per_job(scene: Scene, figure: Callable[[Any], float | None]) -> dict[tuple[
 
 
 def _newest_rollup(scene: Scene) -> Mapping[str, Any] | None:
-    candidates = [d for d in (scene.refresh.rollups.newest, scene.runtime.rollups.last_written)
+    candidates = [d for d in (scene.refresh.rollups.newest, scene.parts.last_rollup())
                   if d is not None and isinstance(d.get("date"), str)]
     return max(candidates, key=lambda doc: doc["date"], default=None)
 
@@ -168,8 +166,8 @@ def _target_field(doc_field: str, status_field: str) -> Reader:
     answer, on any other instance the one recorded in the newest heartbeat."""
 
     def read(scene: Scene) -> float | None:
-        own = scene.runtime.heartbeat.state.last_target
-        if own is not None and scene.runtime.leadership.holds(scene.now):
+        own = scene.parts.heartbeat.last_target
+        if own is not None and scene.parts.lease.holds(scene.now):
             return number(getattr(own, status_field))
         newest = _newest_heartbeat(scene)
         return number(newest.get(doc_field)) if newest else None
@@ -178,21 +176,20 @@ def _target_field(doc_field: str, status_field: str) -> Reader:
 
 
 # ------------------------------------------------------------------ alerting
-# The outbox worker's stats (runtime.telegram) and the webhook's receipts (runtime.alerts).
+# The outbox worker's stats and the webhook's receipts.
 
 
 def _outbox(scene: Scene) -> Any:
-    telegram = scene.runtime.telegram
-    return telegram.stats if telegram is not None else None
+    return scene.parts.outbox()
 
 
 def _poller(scene: Scene) -> Any:
-    chatops = scene.runtime.chatops
+    chatops = scene.parts.chatops
     return chatops.poller if chatops is not None else None
 
 
 def _reminders(scene: Scene) -> Any:
-    chatops = scene.runtime.chatops
+    chatops = scene.parts.chatops
     return chatops.reminders if chatops is not None else None
 
 
@@ -204,12 +201,12 @@ def telegram_messages(scene: Scene) -> dict[tuple[str, ...], float]:
 
 
 def alertmanager_alerts(scene: Scene) -> dict[tuple[str, ...], float]:
-    received = scene.runtime.alerts.alerts_received if scene.runtime.alerts is not None else {}
+    received = scene.parts.alerts.alerts_received if scene.parts.alerts is not None else {}
     return {(status,): float(n) for status, n in received.items()}
 
 
 def alertmanager_webhook_errors(scene: Scene) -> dict[tuple[str, ...], float]:
-    refused = scene.runtime.alerts.webhook_errors if scene.runtime.alerts is not None else {}
+    refused = scene.parts.alerts.webhook_errors if scene.parts.alerts is not None else {}
     return {(code,): float(n) for code, n in refused.items()}
 
 
@@ -223,12 +220,12 @@ def _labelled(counter: Mapping[Any, int]) -> dict[tuple[str, ...], float]:
 READERS: dict[str, Reader] = {
     # heartbeats
     "heartbeat_last_timestamp_seconds": heartbeat_last_timestamp,
-    "heartbeat_interval_seconds": lambda s: s.runtime.settings.heartbeat_interval,
+    "heartbeat_interval_seconds": lambda s: s.parts.heartbeat_interval,
     "heartbeat_max_gap_seconds": lambda s: _per_window(s, lambda r: r.max_gap_sec),
     "heartbeat_coverage_ratio": lambda s: _per_window(s, lambda r: r.coverage),
     "heartbeat_missed": lambda s: _per_window(s, lambda r: r.missed),
     "heartbeat_drift_seconds": heartbeat_drift,
-    "heartbeats_written": lambda s: s.runtime.heartbeat.state.written_total,
+    "heartbeats_written": lambda s: s.parts.heartbeat.written_total,
     # probes
     "probe_success": lambda s: _per_probe(s, lambda d: float(d.get("result") == "PASS")),
     "probe_skipped": lambda s: _per_probe(s, lambda d: float(d.get("result") == "SKIP")),
@@ -240,15 +237,15 @@ READERS: dict[str, Reader] = {
     "incidents_open": lambda s: _labelled(s.refresh.incidents.open_counts()),
     "incidents": lambda s: _labelled(s.refresh.incidents.opened),
     "incidents_last_24h": lambda s: s.refresh.incidents.started_within(s.now),
-    "incidents_opened": lambda s: _labelled(s.runtime.incidents.counters.opened),
-    "incidents_resolved": lambda s: _labelled(s.runtime.incidents.counters.resolved),
+    "incidents_opened": lambda s: _labelled(s.parts.incidents.opened),
+    "incidents_resolved": lambda s: _labelled(s.parts.incidents.resolved),
     # leadership and store
-    "leader": lambda s: float(s.runtime.leadership.holds(s.now)),
+    "leader": lambda s: float(s.parts.lease.holds(s.now)),
     "lock_generation": lock_generation,
-    "lock_lease_expiry_timestamp_seconds": lambda s: epoch(s.runtime.leadership.lease_until),
-    "store_up": lambda s: float(s.runtime.store.usage.is_up(s.now)),
-    "store_errors": lambda s: _labelled(s.runtime.store.usage.errors),
-    "config_errors": lambda s: s.runtime.config.errors_total,
+    "lock_lease_expiry_timestamp_seconds": lambda s: epoch(s.parts.lease.lease_until),
+    "store_up": lambda s: float(s.parts.store.is_up(s.now)),
+    "store_errors": lambda s: _labelled(s.parts.store.errors),
+    "config_errors": lambda s: s.parts.config.errors_total,
     # jobs
     "job_last_success_timestamp_seconds": lambda s: _per_job(s, lambda j: epoch(j.last_success)),
     "job_last_duration_seconds": lambda s: _per_job(s, lambda j: j.last_duration),
@@ -259,18 +256,18 @@ READERS: dict[str, Reader] = {
     # monitored target
     "target_up": _target_field("targetUp", "up"),
     "connected_accounts": _target_field("connectedCount", "connected_count"),
-    "expected_accounts": lambda s: number(s.runtime.config.current.get("expectedAccounts")),
+    "expected_accounts": lambda s: number(s.parts.config.current.get("expectedAccounts")),
     "reconnecting_accounts": _target_field("reconnectingCount", "reconnecting_count"),
     "needs_qr_accounts": _target_field("needsQrCount", "needs_qr_count"),
     "queue_depth": _target_field("queueDepth", "queue_depth"),
     "target_reconnects": _target_field("reconnectsTotal", "reconnects_total"),
     # thresholds
-    "alert_threshold": lambda s: {(name,): value for name, value in thresholds(s.runtime.config.current).items()},
+    "alert_threshold": lambda s: {(name,): value for name, value in thresholds(s.parts.config.current).items()},
     # alert bridge and Telegram
     "alertmanager_alerts": alertmanager_alerts,
     "alertmanager_webhook_errors": alertmanager_webhook_errors,
     "alertmanager_watchdog_last_seen_timestamp_seconds":
-        lambda s: epoch(s.runtime.alerts.watchdog_last_seen) if s.runtime.alerts is not None else 0.0,
+        lambda s: epoch(s.parts.alerts.watchdog_last_seen) if s.parts.alerts is not None else 0.0,
     "telegram_messages": telegram_messages,
     "outbox_depth": lambda s: float(_outbox(s).depth) if _outbox(s) else 0.0,
     "outbox_oldest_timestamp_seconds": lambda s: epoch(_outbox(s).oldest_created_at) if _outbox(s) else 0.0,
@@ -286,13 +283,13 @@ READERS: dict[str, Reader] = {
     "maintenance_active": lambda s: s.refresh.maintenance.active(s.now),
     "maintenance_seconds": lambda s: s.refresh.maintenance.seconds(s.now),
     "maintenance_silence_failures":
-        lambda s: float(s.runtime.maintenance.stats.failures) if s.runtime.maintenance is not None else 0.0,
+        lambda s: float(s.parts.silences.failures) if s.parts.silences is not None else 0.0,
     # the HTTP server
-    "http_connections": lambda s: float(s.runtime.http.open),
-    "http_connection_limit": lambda s: float(s.runtime.http.limit),
-    "http_connections_closed": lambda s: _labelled(s.runtime.http.closed),
-    "http_requests_refused": lambda s: _labelled(s.runtime.http.refused),
-    "http_accept_errors": lambda s: float(s.runtime.http.accept_errors),
+    "http_connections": lambda s: float(s.parts.http.open),
+    "http_connection_limit": lambda s: float(s.parts.http.limit),
+    "http_connections_closed": lambda s: _labelled(s.parts.http.closed),
+    "http_requests_refused": lambda s: _labelled(s.parts.http.refused),
+    "http_accept_errors": lambda s: float(s.parts.http.accept_errors),
     # identity
-    "build": lambda s: {(s.runtime.identity.service_version, s.runtime.identity.commit, s.runtime.identity.instance_id): 1.0},
+    "build": lambda s: {(s.parts.identity.service_version, s.parts.identity.commit, s.parts.identity.instance_id): 1.0},
 }

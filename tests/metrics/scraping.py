@@ -12,6 +12,7 @@ from prometheus_client.registry import CollectorRegistry
 from prometheus_client.samples import Sample
 
 from exporter.metrics.collector import build_registry
+from exporter.metrics.sources import MetricSources
 from exporter.metrics.refresh import RefreshLoop, RefreshPlan
 from exporter.runtime import Runtime
 
@@ -42,7 +43,7 @@ class Exporter:
     def __init__(self, runtime: Runtime, plan: RefreshPlan = EVERY_TICK) -> None:
         self.runtime = runtime
         self.refresh = RefreshLoop(runtime, plan)
-        self.registry = build_registry(runtime, self.refresh)
+        self.registry = build_registry(MetricSources.of(runtime), self.refresh)
 
     def scrape(self) -> dict:
         return scrape(self.registry)

@@ -11,6 +11,7 @@ from exporter import __version__
 from exporter.metrics.catalog import CATALOG, exposed_names
 from exporter.metrics.collector import LongrunCollector, initial_label_values
 from exporter.metrics.readings import READERS
+from exporter.metrics.sources import MetricSources
 from tests.metrics.scraping import Exporter, samples, scrape, value
 
 # Values that are not 0 on a runtime that has only started (config thresholds, identity, settings).
@@ -75,7 +76,7 @@ async def test_a_failing_family_is_left_out_logged_once_and_counted(cluster, cap
     def broken(scene):
         raise RuntimeError("bug in a reader")
 
-    collector = LongrunCollector(member.runtime, exporter.refresh, readers={**READERS, "probe_success": broken})
+    collector = LongrunCollector(MetricSources.of(member.runtime), exporter.refresh, readers={**READERS, "probe_success": broken})
     registry = CollectorRegistry()
     registry.register(collector)
     caplog.set_level(logging.ERROR, logger="longrun.metrics")
@@ -92,7 +93,7 @@ async def test_a_reader_returning_the_wrong_shape_is_left_out_too(cluster):
     exporter = Exporter(member.runtime)
     readers = {**READERS, "incidents_open": lambda scene: 5.0, "leader": lambda scene: "yes"}
     registry = CollectorRegistry()
-    registry.register(collector := LongrunCollector(member.runtime, exporter.refresh, readers=readers))
+    registry.register(collector := LongrunCollector(MetricSources.of(member.runtime), exporter.refresh, readers=readers))
     families = scrape(registry)
     assert "longrun_incidents_open" not in families and "longrun_leader" not in families
     assert set(collector.errors) == {"longrun_incidents_open", "longrun_leader"}
