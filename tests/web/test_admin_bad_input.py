@@ -23,10 +23,18 @@ async def test_unknown_routes_and_methods_answer_json_404_and_405(client):
 
 
 async def test_a_bad_limit_is_a_400_naming_limit(client):
-    for value in ("-1", "0", "abc", "1.5", "", "1e3", "9" * 40, " 5"):
+    for value in ("-1", "0", "abc", "1.5", "", "1e3", "9" * 41, " 5"):
         for route in ("heartbeats", "probes", "incidents", "rollups"):
             status, body = await call(client, "GET", f"{API}/{route}", params={"limit": value})
             assert status == 400 and body["error"].startswith("limit"), (route, value, body)
+
+
+async def test_any_whole_limit_above_the_maximum_reads_as_the_maximum(client):
+    """As docs/openapi.yaml says (issue 18, item 13): 5000 and a 40-digit number alike, not one capped
+    and the other refused."""
+    for value in ("1001", "5000", "9" * 19, "9" * 40):
+        status, body = await call(client, "GET", f"{API}/heartbeats", params={"limit": value})
+        assert status == 200 and body["limit"] == 1000, (value, body)
 
 
 BAD_PARAMETERS = [
