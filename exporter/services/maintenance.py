@@ -96,7 +96,7 @@ class MaintenanceService:
         path = self.paths.maintenance(window_id_)
         current = await self.store.get(path)
         if current is None:
-            raise NotFound(f"no maintenance window {window_id_}")
+            raise NotFound(f"id: no maintenance window {window_id_}")
         now = self.clock.now()
         ended = end_early(Window.from_doc(current.data), now)
         await self.store.update(path, {"endedAt": ended.ended_at, "endedBy": ended_by}, if_version=current.version)
