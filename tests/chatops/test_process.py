@@ -30,7 +30,7 @@ async def eventually(check, timeout: float, what: str, process: LongrunProcess):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(240)
 async def test_buttons_reminders_and_status_through_a_real_longrun_run(fake_telegram, tmp_path):
     env = {
         "LONGRUN_STORE": f"sqlite:///{tmp_path / 'longrun.db'}", "LONGRUN_HEARTBEAT_INTERVAL": "1s",
@@ -69,8 +69,9 @@ async def test_buttons_reminders_and_status_through_a_real_longrun_run(fake_tele
 
             [opened] = await eventually(lambda: delivered("Incident opened"), 20, "the opened message", process)
             assert opened.reply_markup is not None
-            # The reminder job ticks every 10 s: the first reminder is number 1 or 2 (the latest owed).
-            reminder: Received = (await eventually(lambda: delivered("Reminder ", ESCALATION), 40,
+            # The reminder job reads the config and the open incidents at most once a minute (the edit above
+            # applies from its next read), then ticks every 10 s: the first reminder is the latest owed.
+            reminder: Received = (await eventually(lambda: delivered("Reminder ", ESCALATION), 90,
                                                    "a reminder in the escalation chat", process))[0]
             assert "P1" in reminder.text and reminder.reply_markup is not None
 

@@ -72,3 +72,18 @@ async def test_a_resolved_incident_is_never_reminded(chat):
     await chat.deliver()
     assert reminders(chat.telegram) == []
     assert (await chat.incident(incident["incidentId"])).get("reminders") is None
+
+
+async def test_a_quiet_leader_reads_the_open_incidents_once_a_minute_not_every_tick(chat):
+    job = chat.leader.runtime.chatops.reminders
+    reads = []
+    real = job.incidents.list
+
+    async def counting(*args, **kwargs):
+        if kwargs.get("status") == ("open",):
+            reads.append(chat.clock.now())
+        return await real(*args, **kwargs)
+
+    job.incidents.list = counting
+    await chat.cluster.run_for(600)
+    assert 9 <= len(reads) <= 11  # 60 ticks of 10 s
