@@ -45,7 +45,8 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Awaitable, Iterable, Mapping, Sequence
+from functools import partial
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
 
 from alerting.alertmanager.payload import Alert, WebhookPayload, notification_key
 from alerting.dedup import (
@@ -54,8 +55,9 @@ from alerting.delivery import TelegramDelivery
 from alerting.mapping import SEVERITIES, AlertMapping, IncidentTarget, RuleLike
 from alerting.telegram.group import render_group_parts
 from exporter.clock import Clock
+from exporter.domain.incidents import incident_id as incident_id_for
 from exporter.domain.incidents import is_active, open_key
-from exporter.services.incidents import IncidentCounters, IncidentService
+from exporter.services.incidents import IncidentCounters, IncidentService, Opening
 from exporter.store.base import Write
 
 log = logging.getLogger("longrun.alerts")
@@ -128,7 +130,8 @@ class AlertBridge:
         if receipt.watchdog:
             self.watchdog_last_seen, self.watchdog_received = now, self.watchdog_received + receipt.watchdog
         groups = self._by_target(alerts)
-        await _bounded([self._apply(target, group, now, receipt) for target, group in groups.items()],
+        rest = await self._open_new(groups, now, receipt)
+        await _bounded([partial(self._apply, target, group, now, receipt) for target, group in rest.items()],
                        self._concurrency)
         told = [a for a in alerts
                 if not self.mapping.told_by_alertmanager(a.labels) and entry_id(a) not in receipt.ended]
@@ -162,6 +165,52 @@ class AlertBridge:
             severity = min(asked, key=SEVERITIES.index) if asked else None
             result[IncidentTarget(incident_type, subject, severity)] = [a for a, _ in members]
         return result
+
+    async def _open_new(self, groups: Mapping[IncidentTarget, list[Alert]], now: datetime,
+                        receipt: Receipt) -> dict[IncidentTarget, list[Alert]]:
+        """Open, in batched writes, the incidents of the (type, subject)s nothing is recorded for yet:
+        no index names an incident, and every alert is a firing nobody recorded. Two batched reads
+        find them, whatever their number. Returns the groups left for ``_apply`` (one at a time)."""
+        if not groups:
+            return {}
+        paths = {t: (self._pointer_path(t), self.incidents.paths.incident_key(open_key(t.type, t.subject)))
+                 for t in groups}
+        found = await self._store.get_many([path for pair in paths.values() for path in pair])
+        pointed_ids = {t: _incident_id(found[pointer]) for t, (pointer, _) in paths.items()}
+        wanted = [self.incidents.paths.incident(i) for i in pointed_ids.values() if i]
+        pointed = await self._store.get_many(wanted) if wanted else {}
+        openings, rest = {}, {}
+        for target, alerts in groups.items():
+            previous = pointed.get(self.incidents.paths.incident(pointed_ids[target])) if pointed_ids[target] else None
+            new = found[paths[target][1]] is None and all(
+                judge(a, None, previous.data if previous else None) is Verdict.NEW_FIRING for a in alerts)
+            if new:
+                openings[target] = self._opening(target, alerts, paths[target][0], now)
+            else:
+                rest[target] = alerts
+        if not openings:
+            return rest
+        opened, refused = await self.incidents.open_many(list(openings.values()))
+        for doc in opened:
+            receipt.incidents.add(doc["incidentId"])
+        refused_ids = {id(opening) for opening in refused}
+        for target, opening in openings.items():
+            if id(opening) in refused_ids:
+                rest[target] = groups[target]  # someone opened it meanwhile: the careful way
+            else:
+                receipt.verdicts[Verdict.NEW_FIRING.value] += len(groups[target])
+        if opened:
+            log.info("%d incident(s) opened by one notification (%s ...)", len(opened), opened[0]["incidentId"])
+        return rest
+
+    def _opening(self, target: IncidentTarget, alerts: Sequence[Alert], pointer_path: str, now: datetime) -> Opening:
+        first = min(alerts, key=lambda a: a.starts_at)
+        fields = {"alerts": {entry_id(a): entry(a, now) for a in alerts}, **describe(first)}
+        pointer = {"type": target.type, "subject": target.subject, "updatedAt": now}
+        opening = Opening(target.type, target.subject, first.starts_at, reason=_summary(first),
+                          details={"alertname": first.name}, source=SOURCE, severity=target.severity, extra=fields)
+        incident_id = incident_id_for(target.type, target.subject, first.starts_at)
+        return replace(opening, also=(Write("set", pointer_path, {**pointer, "incidentId": incident_id}),))
 
     async def _apply(self, target: IncidentTarget, alerts: Sequence[Alert], now: datetime, receipt: Receipt) -> None:
         """Record the alerts of one (type, subject) on its incident, open or close it as they say."""
@@ -270,15 +319,23 @@ def _storable_name(name: str) -> str:
     return "_" + name[2:] if _RESERVED_NAME.match(name) else name
 
 
-async def _bounded(work: Sequence[Awaitable[None]], limit: int) -> None:
-    """Run ``work`` at most ``limit`` at a time; wait for all, then raise the first failure."""
+def _incident_id(pointer: Any) -> str | None:
+    value = pointer.get("incidentId") if pointer is not None else None
+    return value if isinstance(value, str) else None
+
+
+async def _bounded(work: Sequence[Callable[[], Awaitable[None]]], limit: int) -> None:
+    """Run ``work`` at most ``limit`` at a time; wait for all, then raise the first failure.
+
+    Each item is a function making its coroutine when its turn comes: a coroutine made up front and
+    cancelled while it waits for the gate (the webhook's deadline) is never awaited, and says so."""
     gate = asyncio.Semaphore(limit)
 
-    async def one(item: Awaitable[None]) -> None:
+    async def one(make: Callable[[], Awaitable[None]]) -> None:
         async with gate:
-            await item
+            await make()
 
-    results = await asyncio.gather(*(one(item) for item in work), return_exceptions=True)
+    results = await asyncio.gather(*(one(make) for make in work), return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException):
             raise result

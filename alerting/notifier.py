@@ -62,8 +62,12 @@ class TelegramNotifier:
         self._wake = wake
         self.buttons = buttons  # set by chat-ops when TELEGRAM_ADMIN_IDS is
 
+    def will_announce(self, incident: Mapping[str, Any], change: str) -> bool:
+        """False when ``incident_changed`` would send nothing (so there is nothing to deliver later)."""
+        return announces(incident, change) and bool(self._chats.configured)
+
     async def incident_changed(self, incident: Mapping[str, Any], change: str) -> None:
-        if not announces(incident, change) or not self._chats.configured:
+        if not self.will_announce(incident, change):
             return
         incident_id = str(incident.get("incidentId") or incident.get("id") or "")
         key = dedup_key(incident_id, pending_index(incident, change), change)

@@ -17,6 +17,7 @@ incident, so a change is never lost and never announced twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,8 @@ from exporter.domain import incidents as rules
 from exporter.domain.response import stamp_ack
 from exporter.domain.vocabulary import notified_key
 from exporter.services.config import ConfigSource
-from exporter.store import DocumentStore, Filter, NotFound, Order, Paths, Transaction
+from exporter.store import AlreadyExists, DocumentStore, Filter, NotFound, Order, Paths, Transaction, Write
+from exporter.store.base import MAX_BATCH
 
 log = logging.getLogger("longrun.incidents")
 
@@ -66,6 +68,21 @@ def check_times(now: datetime, ts_start: datetime | None = None, ts_end: datetim
         raise IncidentInputError("tsEnd", "before tsStart")
     if ts_start is None and ts_end is not None and status != "resolved":
         raise IncidentInputError("tsEnd", "only with status resolved")
+
+
+@dataclass(frozen=True)
+class Opening:
+    """An incident to open where none is active and no index names one (see ``open_many``)."""
+
+    incident_type: str
+    subject: str
+    at: datetime
+    reason: str = ""
+    details: Mapping[str, Any] | None = None
+    source: str = "monitor"
+    severity: str | None = None
+    extra: Mapping[str, Any] | None = None  # fields stored on the incident with it
+    also: tuple[Write, ...] = ()            # written in the same batch (the bridge's pointer)
 
 
 @dataclass
@@ -124,6 +141,52 @@ class IncidentService:
             self._count(self.counters.opened, source)
         await self._deliver(doc)
         return doc, change
+
+    async def open_many(self, openings: Sequence[Opening]) -> tuple[list[dict[str, Any]], list[Opening]]:
+        """Open many incidents in as few writes as the store allows: each batch creates the incidents,
+        their index documents and the openings' ``also`` writes (MAX_BATCH writes a batch), then one
+        batch per MAX_BATCH records the announcements. Returns (the incidents opened, the openings
+        refused because an index or incident appeared meanwhile: call ``detect`` for those).
+
+        Only for openings whose index document was read as missing: creating it, not setting it, is
+        what stops two writers from opening the same (type, subject) twice."""
+        overrides = self.config.current.get("severities")
+        per_batch = max(1, MAX_BATCH // (2 + max((len(o.also) for o in openings), default=0)))
+        chunks = [openings[start:start + per_batch] for start in range(0, len(openings), per_batch)]
+        results = await _all_of(self._open_chunk(chunk, overrides) for chunk in chunks)
+        opened = [doc for docs in results if docs is not None for doc in docs]
+        refused = [o for chunk, docs in zip(chunks, results) if docs is None for o in chunk]
+        await self._deliver_many(opened)
+        return opened, refused
+
+    async def _open_chunk(self, chunk: Sequence[Opening], overrides: Any) -> list[dict[str, Any]] | None:
+        """One batch of openings: the incidents opened, or None when the batch was refused."""
+        docs = [self._opened(opening, overrides) for opening in chunk]
+        try:
+            await self.store.batch([w for o, doc in zip(chunk, docs) for w in self._opening_writes(o, doc)])
+        except AlreadyExists:
+            return None
+        for opening in chunk:
+            self._count(self.counters.opened, opening.source)
+        return docs
+
+    def _opened(self, opening: Opening, overrides: Any) -> dict[str, Any]:
+        doc, _ = rules.on_detected(
+            None, opening.at, opening.details or {}, incident_type=opening.incident_type, subject=opening.subject,
+            reason=opening.reason, severity=opening.severity, severity_overrides=overrides, source=opening.source,
+        )
+        doc.update(opening.extra or {})
+        doc["changes"] = [str(rules.Change.OPENED)]
+        doc["createdAt"] = self.clock.now()
+        will_announce = getattr(self.notifier, "will_announce", None)
+        if will_announce is not None and not will_announce(doc, "opened"):
+            doc["notified"] = {notified_key(0, "opened"): self.clock.now()}  # nothing to send: saves a write
+        return doc
+
+    def _opening_writes(self, opening: Opening, doc: dict[str, Any]) -> list[Write]:
+        index = {"incidentId": doc["incidentId"], "type": opening.incident_type, "subject": opening.subject}
+        return [Write("create", self.paths.incident(doc["incidentId"]), doc),
+                Write("create", self._index_path(doc["openKey"]), index), *opening.also]
 
     async def clear(
         self, incident_type: str, subject: str, *, source: str = "monitor", at: datetime | None = None,
@@ -265,6 +328,21 @@ class IncidentService:
             await self.store.update(self.paths.incident(doc["incidentId"]), {"notified": notified})
             doc["notified"] = notified
 
+    async def _deliver_many(self, docs: Sequence[dict[str, Any]]) -> None:
+        """``_deliver`` for many incidents, the announcements recorded in batches."""
+        updates = []
+        for doc in docs:
+            notified = dict(doc.get("notified") or {})
+            pending = [(i, c) for i, c in enumerate(doc.get("changes", []))
+                       if c in NOTIFY_CHANGES and notified_key(i, c) not in notified]
+            for index, change in pending:
+                await self.notifier.incident_changed(doc, change)
+                notified[notified_key(index, change)] = self.clock.now()
+            if pending:
+                updates.append(Write("update", self.paths.incident(doc["incidentId"]), {"notified": notified}))
+                doc["notified"] = notified
+        await _all_of(self.store.batch(updates[start:start + MAX_BATCH]) for start in range(0, len(updates), MAX_BATCH))
+
     async def redeliver(self, incident_id: str) -> None:
         """Deliver what an earlier failure left undelivered (the webhook's retry path)."""
         doc = await self.get(incident_id)
@@ -274,3 +352,13 @@ class IncidentService:
     @staticmethod
     def _count(counter: dict[str, int], source: str) -> None:
         counter[source] = counter.get(source, 0) + 1
+
+
+async def _all_of(work) -> list:
+    """Run the store calls at once (Firestore commits batches in parallel); wait for every one of
+    them, then raise the first failure: nothing is left running behind a failure."""
+    results = await asyncio.gather(*work, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results

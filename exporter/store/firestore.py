@@ -150,12 +150,14 @@ class FirestoreStore(DocumentStore):
         refs = {path: self._ref(path) for path in dict.fromkeys(paths)}
         found: dict[str, Document | None] = dict.fromkeys(refs)
         chunks = [list(refs.values())[i:i + MAX_GET_MANY] for i in range(0, len(refs), MAX_GET_MANY)]
-        for chunk in chunks:
-            async with self._guard(f"get of {len(chunk)} documents"):
-                async for snapshot in self._client.get_all(chunk, **self._call):
-                    if (doc := _document(snapshot)) is not None:
-                        found[doc.path] = doc
+        for docs in await asyncio.gather(*(self._get_all(chunk) for chunk in chunks)):
+            found.update((doc.path, doc) for doc in docs)
         return found
+
+    async def _get_all(self, refs: list) -> list[Document]:
+        async with self._guard(f"get of {len(refs)} documents"):
+            return [doc async for snapshot in self._client.get_all(refs, **self._call)
+                    if (doc := _document(snapshot)) is not None]
 
     async def create(self, path: str, data: dict[str, Any]) -> Document:
         ref, data = self._ref(path), document_data(data)
