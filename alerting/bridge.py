@@ -182,8 +182,11 @@ class AlertBridge:
         openings, rest = {}, {}
         for target, alerts in groups.items():
             previous = pointed.get(self.incidents.paths.incident(pointed_ids[target])) if pointed_ids[target] else None
+            previous_data = previous.data if previous is not None else None
+            if _nothing_new(alerts, previous_data, receipt):
+                continue  # a retry, a repeat, the HA peer: decided by the reads already made
             new = found[paths[target][1]] is None and all(
-                judge(a, None, previous.data if previous else None) is Verdict.NEW_FIRING for a in alerts)
+                judge(a, None, previous_data) is Verdict.NEW_FIRING for a in alerts)
             if new:
                 openings[target] = self._opening(target, alerts, paths[target][0], now)
             else:
@@ -317,6 +320,22 @@ def _clipped(values: Mapping[str, str]) -> dict[str, str]:
 def _storable_name(name: str) -> str:
     name = name[:MAX_NAME_CHARS]
     return "_" + name[2:] if _RESERVED_NAME.match(name) else name
+
+
+def _nothing_new(alerts: Sequence[Alert], pointed: Mapping[str, Any] | None, receipt: Receipt) -> bool:
+    """True (verdicts counted) when the incident the pointer names holds every episode as delivered,
+    has nothing unannounced and nothing to close: ``_apply`` would write nothing."""
+    if not holds_all(pointed, alerts) or undelivered(pointed):
+        return False
+    active, previous = (pointed, None) if is_active(pointed) else (None, pointed)
+    if active is not None and closing_time(active) is not None:
+        return False
+    verdicts = [judge(a, active, previous) for a in alerts]
+    if any(v.writes for v in verdicts):
+        return False
+    receipt.verdicts.update(v.value for v in verdicts)
+    receipt.ended.update(entry_id(a) for a in alerts if ended_already(a, active, previous))
+    return True
 
 
 def _incident_id(pointer: Any) -> str | None:

@@ -48,17 +48,24 @@ async def test_three_hundred_new_incidents_take_a_handful_of_store_calls_not_sev
     assert bridge.incidents.counters.opened == {"alertmanager": 400}
 
 
-async def test_the_storm_again_is_a_duplicate_and_its_resolution_closes_every_incident(make_bridge):
-    bridge = await make_bridge(deadline=SLOW_STORE)
+async def test_the_storm_again_is_a_duplicate_read_in_bulk_and_its_resolution_closes_every_incident(
+        store, make_bridge, clock):
+    counted = InstrumentedStore(store, clock)
+    bridge = await make_bridge(on=counted, deadline=SLOW_STORE)
     assert (await bridge.post(storm(120))).status == 200
+    counted.usage.calls.clear()
 
-    again = await bridge.post(storm(120))
+    again = await bridge.post(storm(120))  # a retry, a repeat_interval re-send, the HA peer
+    repeat_calls = sum(counted.usage.calls.values())
     resolved = await bridge.post(storm(120, status="resolved"))
 
     assert (await again.json())["verdicts"] == {"duplicate": 120}
+    assert repeat_calls <= 3, counted.usage.calls  # two batched reads and the outbox's: was 240 reads
     assert (await resolved.json())["verdicts"] == {"resolves": 120}
     incidents = await bridge.incidents_stored()
     assert len(incidents) == 120 and Counter(d["status"] for d in incidents) == {"resolved": 120}
+    resolved_again = await bridge.post(storm(120, status="resolved"))
+    assert (await resolved_again.json())["verdicts"] == {"stale": 120}  # the episodes already ended
 
 
 async def test_an_incident_opened_meanwhile_by_someone_else_is_joined_not_opened_twice(store, make_bridge, clock):
