@@ -13,13 +13,17 @@ Scenarios (every request a new group, except ``repeat``):
   shared      50 alerts per request about one problem: one incident per request. The
               shipped rules make groups like this (group_by alertname, incident_type)
   batch       50 alerts per request, each its own incident (unknown alerts, type "alert"):
-              the worst case, three writes of a new incident document per alert
+              the worst case, a new incident document (and its index and pointer) per alert
   repeat      the ``batch`` requests again: retries, repeat_interval, HA duplicates (dedup only)
+  storm       one request at a time of 300 alerts, each its own incident: the time to answer
+              (Alertmanager gives a webhook call 10 s, longrun answers 503 after 8 s)
 
-Goal: 2,000 alerts/s into SQLite with 50 alerts per request (``shared``); the
-exit status says whether it was met. Share the machine with nothing else.
+Goals (the exit status says whether they were met): 2,000 alerts/s into SQLite with 50
+alerts per request, about one problem (``shared``) and each its own incident (``batch``);
+a 300-new-incident notification answered within 3 s on the emulator (``storm``, median).
+Share the machine with nothing else.
 
-    python benchmarks/webhook.py [--requests 200] [--concurrency 4] [--firestore-requests 20]
+    python benchmarks/webhook.py [--requests 200] [--concurrency 4] [--firestore-requests 20] [--storms 3]
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from exporter.web.app import json_errors  # noqa: E402
 
 TOKEN = "benchmark-token"
 GOAL = 2_000
+STORM, STORM_GOAL_S = 300, 3.0
 
 
 # ---------------------------------------------------------------- payloads
@@ -159,12 +164,14 @@ async def load(url: str, bodies: list[bytes], alerts_each: int, concurrency: int
     return Result(len(bodies) * alerts_each, elapsed, latencies)
 
 
-async def scenarios(store: DocumentStore, requests: int, concurrency: int, tag: str) -> list[tuple[str, Result, Result]]:
+async def scenarios(store: DocumentStore, requests: int, concurrency: int, tag: str,
+                    storms: int) -> list[tuple[str, Result, Result]]:
     import json
 
     bridge_runner, bridge_url = await serve(bridge_app(store))
     noop_runner, noop_url = await serve(noop_app())
-    plan = [("single", 1, False, requests * 10), ("shared", 50, True, requests), ("batch", 50, False, requests)]
+    plan = [("single", 1, False, requests * 10), ("shared", 50, True, requests), ("batch", 50, False, requests),
+            ("storm", STORM, False, storms)]
     rows = []
     try:
         batch_bodies: list[bytes] = []
@@ -172,8 +179,9 @@ async def scenarios(store: DocumentStore, requests: int, concurrency: int, tag: 
             bodies = [json.dumps(payload(f"{tag}-{name}-{n}", size, shared)).encode() for n in range(count)]
             if name == "batch":
                 batch_bodies = bodies
-            baseline = await load(noop_url, bodies, size, concurrency)
-            measured = await load(bridge_url, bodies, size, concurrency)
+            at_once = 1 if name == "storm" else concurrency
+            baseline = await load(noop_url, bodies, size, at_once)
+            measured = await load(bridge_url, bodies, size, at_once)
             rows.append((name, measured, baseline))
         baseline = await load(noop_url, batch_bodies, 50, concurrency)
         rows.append(("repeat", await load(bridge_url, batch_bodies, 50, concurrency), baseline))
@@ -197,6 +205,7 @@ async def main() -> int:
     parser.add_argument("--requests", type=int, default=100, help="50-alert requests per scenario (SQLite)")
     parser.add_argument("--firestore-requests", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--storms", type=int, default=3, help="300-alert requests, one at a time")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     print(f"POST /api/alertmanager, {args.concurrency} requests at a time; rate ratio = route / no-op handler")
@@ -204,22 +213,48 @@ async def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "bench.db")
         try:
-            sqlite_rows = await scenarios(store, args.requests, args.concurrency, "s")
+            sqlite_rows = await scenarios(store, args.requests, args.concurrency, "s", args.storms)
         finally:
             await store.close()
     table("SQLite", sqlite_rows)
 
+    firestore_rows = None
     async with firestore_store() as firestore:
         if firestore is None:
             print("\nFirestore emulator: skipped (install google-cloud-cli-firestore-emulator and a Java runtime)")
         else:
-            table("Firestore emulator", await scenarios(firestore, args.firestore_requests, args.concurrency, "f"))
+            await warm_up(firestore)
+            firestore_rows = await scenarios(firestore, args.firestore_requests, args.concurrency, "f", args.storms)
+            table("Firestore emulator", firestore_rows)
 
+    return 0 if verdict(sqlite_rows, firestore_rows) else 1
+
+
+async def warm_up(store: DocumentStore) -> None:
+    """A fresh emulator JVM answers its first calls in seconds: let it compile before anything is timed."""
+    from exporter.store.base import StoreError, Write
+
+    for n in range(8):
+        try:
+            await store.batch([Write("set", f"warmup/w/d{n}/{i}", {"n": i, "x": "y" * 200}) for i in range(200)])
+            await store.query(f"warmup/w/d{n}")
+        except StoreError as exc:  # too slow still: keep warming
+            print(f"  (emulator warm-up: {exc})")
+
+
+def verdict(sqlite_rows, firestore_rows) -> bool:
     rates = {name: got.rate for name, got, _ in sqlite_rows}
-    met = rates["shared"] >= GOAL
-    print(f"\ngoal: {GOAL:,} alerts/s into SQLite at 50 alerts per request: {rates['shared']:,.0f} "
-          f"({'met' if met else 'NOT met'}); every alert its own incident: {rates['batch']:,.0f}")
-    return 0 if met else 1
+    met = [rates["shared"] >= GOAL, rates["batch"] >= GOAL]
+    print(f"\ngoal: {GOAL:,} alerts/s into SQLite at 50 alerts per request: about one problem "
+          f"{rates['shared']:,.0f} ({'met' if met[0] else 'NOT met'}), every alert its own incident "
+          f"{rates['batch']:,.0f} ({'met' if met[1] else 'NOT met'})")
+    if firestore_rows is not None:
+        storm = next(got for name, got, _ in firestore_rows if name == "storm")
+        met.append(storm.p50 / 1000 <= STORM_GOAL_S)
+        print(f"goal: a {STORM}-new-incident notification answered within {STORM_GOAL_S:g} s on the emulator: "
+              f"median {storm.p50 / 1000:.2f} s, slowest {max(storm.latencies):.2f} s "
+              f"({'met' if met[-1] else 'NOT met'})")
+    return all(met)
 
 
 if __name__ == "__main__":
