@@ -183,12 +183,16 @@ class AlertBridge:
         for target, alerts in groups.items():
             previous = pointed.get(self.incidents.paths.incident(pointed_ids[target])) if pointed_ids[target] else None
             previous_data = previous.data if previous is not None else None
-            if _nothing_new(alerts, previous_data, receipt):
+            pointer = found[paths[target][0]]
+            ended = pointer.get("ended") if pointer is not None else None
+            if _nothing_new(alerts, previous_data, ended, receipt):
                 continue  # a retry, a repeat, the HA peer: decided by the reads already made
+            history = with_ended(previous_data, ended)
             new = found[paths[target][1]] is None and all(
-                judge(a, None, previous_data) is Verdict.NEW_FIRING for a in alerts)
+                judge(a, None, history) is Verdict.NEW_FIRING for a in alerts)
             if new:
-                openings[target] = self._opening(target, alerts, paths[target][0], now)
+                carried = carried_ended(previous_data, ended)
+                openings[target] = self._opening(target, alerts, paths[target][0], carried, now)
             else:
                 rest[target] = alerts
         if not openings:
@@ -206,12 +210,14 @@ class AlertBridge:
             log.info("%d incident(s) opened by one notification (%s ...)", len(opened), opened[0]["incidentId"])
         return rest
 
-    def _opening(self, target: IncidentTarget, alerts: Sequence[Alert], pointer_path: str, now: datetime) -> Opening:
+    def _opening(self, target: IncidentTarget, alerts: Sequence[Alert], pointer_path: str,
+                 ended: Mapping[str, Any], now: datetime) -> Opening:
         first = min(alerts, key=lambda a: a.starts_at)
         fields = {"alerts": {entry_id(a): entry(a, now) for a in alerts}, **describe(first)}
-        pointer = {"type": target.type, "subject": target.subject, "updatedAt": now}
+        pointer = {"type": target.type, "subject": target.subject, "updatedAt": now, "ended": ended}
         opening = Opening(target.type, target.subject, first.starts_at, reason=_summary(first),
-                          details={"alertname": first.name}, source=SOURCE, severity=target.severity, extra=fields)
+                          details=self.mapping.details_for(first.labels), source=SOURCE, severity=target.severity,
+                          extra=fields)
         incident_id = incident_id_for(target.type, target.subject, first.starts_at)
         return replace(opening, also=(Write("set", pointer_path, {**pointer, "incidentId": incident_id}),))
 
@@ -322,7 +328,8 @@ def _storable_name(name: str) -> str:
     return "_" + name[2:] if _RESERVED_NAME.match(name) else name
 
 
-def _nothing_new(alerts: Sequence[Alert], pointed: Mapping[str, Any] | None, receipt: Receipt) -> bool:
+def _nothing_new(alerts: Sequence[Alert], pointed: Mapping[str, Any] | None, ended: Mapping[str, Any] | None,
+                 receipt: Receipt) -> bool:
     """True (verdicts counted) when the incident the pointer names holds every episode as delivered,
     has nothing unannounced and nothing to close: ``_apply`` would write nothing."""
     if not holds_all(pointed, alerts) or undelivered(pointed):
@@ -330,11 +337,12 @@ def _nothing_new(alerts: Sequence[Alert], pointed: Mapping[str, Any] | None, rec
     active, previous = (pointed, None) if is_active(pointed) else (None, pointed)
     if active is not None and closing_time(active) is not None:
         return False
-    verdicts = [judge(a, active, previous) for a in alerts]
+    history = with_ended(previous, ended)
+    verdicts = [judge(a, active, history) for a in alerts]
     if any(v.writes for v in verdicts):
         return False
     receipt.verdicts.update(v.value for v in verdicts)
-    receipt.ended.update(entry_id(a) for a in alerts if ended_already(a, active, previous))
+    receipt.ended.update(entry_id(a) for a in alerts if ended_already(a, active, history))
     return True
 
 
