@@ -21,7 +21,8 @@ from exporter.runtime import Runtime
 from exporter.settings import Settings
 from exporter.web.app import create_app
 from exporter.web.status_page import collect, usable_snapshot
-from exporter.web.server import CONNECTIONS, start_site
+from exporter.web.connections import CONNECTIONS
+from exporter.web.server import start_site
 
 log = logging.getLogger("longrun")
 

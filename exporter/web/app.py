@@ -17,7 +17,7 @@ from exporter.web.admin_http import MALFORMED_BODY
 from exporter.web.auth import RedactingLog
 from exporter.web.host_check import guarded, host_check
 from exporter.web.keys import RUNTIME
-from exporter.web.server import CONNECTIONS, ConnectionGuard, limits_from, track_connection
+from exporter.web.connections import CONNECTIONS, ConnectionGuard, limits_from, track_connection
 
 log = logging.getLogger("longrun.web")
 

@@ -15,7 +15,8 @@ from aiohttp import web
 
 from exporter.web.deadlines import FD_RESERVE, ConnectionLimits, ConnectionView, connection_cap, eviction_order, overdue
 from exporter.web.http_stats import HttpStats
-from exporter.web.server import ACCEPT_FAILED, CONNECTIONS, ConnectionGuard, start_site, track_connection
+from exporter.web.connections import CONNECTIONS, ConnectionGuard, track_connection
+from exporter.web.server import ACCEPT_FAILED, start_site
 
 LIMITS = ConnectionLimits(header_timeout=10, body_timeout=30, idle_timeout=60, max_connections=4)
 
