@@ -10,7 +10,9 @@ What decides, first match wins:
 
 1. labels on the alert: ``incident_type`` (one of the types this mapping knows: the
    vocabulary's and its rules'; any other is type ``alert``, the label kept in the
-   incident's ``details.requestedType``), ``incident_subject``, ``severity``;
+   incident's ``details.requestedType``), ``incident_subject``, and the priority:
+   ``priority`` (P1..P3) first, then ``severity`` (P1..P3, or a word: critical is
+   P1, warning P2, info P3; see ``SEVERITY_WORDS``);
 2. the rule for the alert name (``DEFAULT_RULES``, extended in the constructor);
 3. the usual subject of the type (``TYPE_SUBJECTS``);
 4. anything else is type ``alert`` with subject ``{alertname}-{digest of all labels}``.
@@ -34,6 +36,8 @@ from typing import Iterable, Mapping, Union
 
 from exporter.domain.vocabulary import INCIDENT_TYPES, SEVERITIES
 
+# The shipped rules' severity label for each priority (docs/alerts.md): what routing trees key on.
+PRIORITY_SEVERITY = {"P1": "critical", "P2": "warning", "P3": "info"}
 # Severity words other stacks use, read as longrun's response times.
 SEVERITY_WORDS = {
     "critical": "P1", "page": "P1", "high": "P1",
@@ -125,7 +129,8 @@ class AlertMapping:
         incident_type = self.requested_type(labels)[0] or (rule.type if rule else FALLBACK_TYPE)
         subject = _clip(labels.get("incident_subject", "").strip(), _MAX_SUBJECT_CHARS) or self._subject(
             incident_type, rule, labels)
-        severity = severity_of(labels.get("severity")) or (rule.severity if rule else None)
+        severity = (severity_of(labels.get("priority")) or severity_of(labels.get("severity"))
+                    or (rule.severity if rule else None))
         return IncidentTarget(incident_type, subject, severity)
 
     def requested_type(self, labels: Mapping[str, str]) -> tuple[str | None, str | None]:

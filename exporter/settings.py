@@ -26,6 +26,10 @@ from exporter.config_file import ConfigFileError, read_config_file
 from exporter.urls import safe_url
 
 
+# Where the runbook_url of every alert and the runbook link of every message point: longrun's own runbook.
+DEFAULT_RUNBOOK_URL = "https://github.com/longrun/longrun/blob/main/docs/runbook.md"
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the key and the fix."""
 
@@ -107,6 +111,8 @@ class Settings:
     refresh_interval: float = 60.0
 
     log_level: str = "INFO"
+    # The runbook's base URL; alerts and messages add #section (docs/runbook.md).
+    runbook_url: str = DEFAULT_RUNBOOK_URL
 
     # The HTTP server's own limits against stalled or flooding clients (exporter/web/server.py).
     http_max_connections: int = 256
@@ -235,6 +241,7 @@ _KEYS: dict[str, tuple[str, Any]] = {
     "LONGRUN_INBOUND_INTERVAL": ("inbound_interval", _duration),
     "LONGRUN_REFRESH_INTERVAL": ("refresh_interval", _duration),
     "LONGRUN_LOG_LEVEL": ("log_level", _log_level),
+    "LONGRUN_RUNBOOK_URL": ("runbook_url", _text),
     "LONGRUN_HTTP_MAX_CONNECTIONS": ("http_max_connections", _count),
     "LONGRUN_HTTP_HEADER_TIMEOUT": ("http_header_timeout", _duration),
     "LONGRUN_HTTP_BODY_TIMEOUT": ("http_body_timeout", _duration),
@@ -298,7 +305,8 @@ def _validated(s: Settings) -> Settings:
     if not s.root or s.root.startswith("/") or s.root.endswith("/") or len(s.root.split("/")) % 2 != 0:
         raise SettingsError(f"LONGRUN_ROOT: {s.root!r} must be a document path with an even number of segments, like wa_metrics/longrun")
     _check_matchers(s.silence_matchers)
-    for name in ("target_url", "target_send_url", "probe_sender_url", "telegram_api_base", "alertmanager_url"):
+    for name in ("target_url", "target_send_url", "probe_sender_url", "telegram_api_base", "alertmanager_url",
+                 "runbook_url"):
         url = getattr(s, name)
         if url and not re.match(r"^https?://", url):
             key = next(k for k, (n, _) in _KEYS.items() if n == name)

@@ -8,6 +8,7 @@
     longrun config show|set|validate       longrun cleanup [--dry-run]
     longrun maintenance start|add|list|end
     longrun simulate --days N [...]
+    longrun monitoring render --output DIR [--selector M] [--runbook-url URL] [--datasource NAME]
 
 Every error an operator can cause is one line on stderr naming the problem and
 the fix, with a non-zero exit; a stack trace is a bug. Exit codes of the
@@ -31,6 +32,7 @@ from exporter.cli import (
     incident,
     lock,
     maintenance,
+    monitoring,
     probe,
     report,
     rollup,
@@ -39,7 +41,8 @@ from exporter.cli import (
 )
 from exporter.settings import SettingsError, load_settings
 
-OPERATOR_COMMANDS = (verify, report, rollup, probe, lock, incident, maintenance, config, cleanup, simulate)
+OPERATOR_COMMANDS = (verify, report, rollup, probe, lock, incident, maintenance, config, cleanup, simulate,
+                     monitoring)
 
 
 def build_parser() -> argparse.ArgumentParser:

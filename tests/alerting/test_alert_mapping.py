@@ -53,7 +53,7 @@ def test_every_shipped_rule_with_a_monitor_type_meets_the_monitor_subject():
             assert target.subject == expected, rule["alert"]
             checked += 1
         if rule["alert"] != "Watchdog":
-            assert target.severity == rule["labels"]["severity"], rule["alert"]
+            assert target.severity == rule["labels"]["priority"], rule["alert"]
     assert checked >= 9
 
 
@@ -108,3 +108,22 @@ def test_the_watchdog_is_recognised_by_name():
     mapping = AlertMapping(watchdog=("Watchdog", "DeadMansSwitch"))
     assert mapping.is_watchdog({"alertname": "DeadMansSwitch"})
     assert not mapping.is_watchdog({"alertname": "LongrunHeartbeatGap"})
+
+
+@pytest.mark.parametrize("labels, expected", [
+    ({"severity": "critical", "priority": "P2"}, "P2"),  # the priority label wins
+    ({"severity": "warning", "priority": "P1"}, "P1"),
+    ({"severity": "critical"}, "P1"),                     # no priority: the severity word
+    ({"severity": "info"}, "P3"),
+    ({"severity": "warning", "priority": "urgent"}, "P2"),  # an unreadable priority falls back to severity
+])
+def test_priority_is_read_before_severity(labels, expected):
+    target = AlertMapping().target({"alertname": "LongrunHeartbeatGap", **labels})
+    assert target.severity == expected
+
+
+def test_the_shipped_severity_words_map_back_to_their_priorities():
+    from alerting.mapping import PRIORITY_SEVERITY
+
+    assert {severity_of(word) for word in PRIORITY_SEVERITY.values()} == set(PRIORITY_SEVERITY)
+    assert all(severity_of(word) == priority for priority, word in PRIORITY_SEVERITY.items())

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from tests.monitoring import artefacts, promql
-from tests.monitoring.test_dashboards import GRAFANA_VARIABLES, all_panels
+from tests.monitoring.test_dashboards import GRAFANA_VARIABLES, all_panels, query_variables
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -77,9 +77,9 @@ async def test_the_check_names_a_missing_metric_and_a_query_that_does_not_parse(
 
 async def test_the_instance_variable_lists_both_longrun_instances(module_stack):
     for path in artefacts.DASHBOARD_FILES:
-        for variable in artefacts.load_json(path)["templating"]["list"]:
+        for variable in query_variables(artefacts.load_json(path)):
             query = variable["query"]["query"] if isinstance(variable["query"], dict) else variable["query"]
-            series = await module_stack.returns(promql.grafana_variable_expr(query))
+            series = await module_stack.returns(promql.grafana_variable_expr(substituted(query)))
             instances = {s["metric"]["instance"] for s in series}
             assert instances == {f"127.0.0.1:{p.port}" for p in (module_stack.leader, module_stack.standby)}, \
                 f"{path.name}: ${variable['name']} lists {instances}"

@@ -27,12 +27,10 @@ DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
 ALERTS_DOC = REPO / "docs" / "alerts.md"
 
-# The runbook the runbook_url anchors point into: the shared reference copy
-# and the repository's own docs/ copy; every copy present must have them.
-RUNBOOK_CANDIDATES = (
-    REPO.parent / "shared" / "reference" / "LONGRUN-RUNBOOK.md",
-    REPO / "docs" / "LONGRUN-RUNBOOK.md",
-)
+# longrun's own runbook, which every runbook_url and message link points into.
+RUNBOOK = REPO / "docs" / "runbook.md"
+RUNBOOK_CANDIDATES = (RUNBOOK,)
+ALERTMANAGER_ROUTES = REPO / "alertmanager" / "longrun-routes.yml"
 
 WEBHOOK_PATH = "/api/alertmanager"
 # Series Prometheus itself creates, allowed in rules and dashboards.
@@ -74,6 +72,25 @@ def recording_names() -> set[str]:
     return {rule["record"] for rule in recording_rules()}
 
 
+def markdown_sections(markdown: str) -> dict[str, str]:
+    """Heading anchor -> the text under it, up to the next heading of any level."""
+    sections: dict[str, str] = {}
+    current, fenced, seen = None, False, {}
+    for line in markdown.splitlines():
+        if re.match(r"^\s*(```|~~~)", line):
+            fenced = not fenced
+        match = None if fenced else re.match(r"^#{1,6}\s+(.+?)\s*#*\s*$", line)
+        if match:
+            anchor = github_anchor(match.group(1))
+            count = seen.get(anchor, 0)
+            seen[anchor] = count + 1
+            current = anchor if count == 0 else f"{anchor}-{count}"
+            sections[current] = ""
+        elif current is not None:
+            sections[current] += line + "\n"
+    return sections
+
+
 def rule_key(rule: dict) -> tuple[str, str]:
     """An alert rule is identified by its name and severity (one name may carry two urgencies)."""
     return rule["alert"], rule.get("labels", {}).get("severity", "")
@@ -86,6 +103,12 @@ def runbook_base() -> str:
         bases.update(re.findall(r"^#\s*runbook-base:\s*(\S+)\s*$", path.read_text(encoding="utf-8"), re.M))
     assert len(bases) == 1, f"expected one '# runbook-base: URL' comment across the rule files, found {sorted(bases)}"
     return bases.pop()
+
+
+def rendered_selector() -> str:
+    """The selector the shipped rules were rendered with (their `# Selector:` comment)."""
+    text = (PROMETHEUS_DIR / "rules" / "longrun-alerts.yml").read_text(encoding="utf-8")
+    return re.search(r"^# Selector: (.+)$", text, re.M).group(1)
 
 
 def runbooks() -> list[Path]:

@@ -55,11 +55,22 @@ def test_amtool_check_config_rejects_a_broken_config(tmp_path: Path):
     assert "nobody" in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("severity", ["P1", "P2", "P3"])
-def test_every_longrun_alert_goes_to_the_bridge(severity: str):
+@pytest.mark.parametrize("severity, priority", [("critical", "P1"), ("warning", "P2"), ("info", "P3")])
+def test_every_longrun_alert_goes_to_the_bridge(severity: str, priority: str):
     receiver = route_receiver(a.ALERTMANAGER_CONFIG, alertname="LongrunHeartbeatGap", severity=severity,
-                              incident_type="missed_heartbeat")
+                              priority=priority, incident_type="missed_heartbeat")
     assert receiver == "longrun-bridge"
+
+
+def test_severity_routes_use_the_conventional_words():
+    """Routing trees key on severity="critical"; a route on P1 would never match a shipped alert."""
+    matchers = [m for r in CONFIG["route"]["routes"] for m in r.get("matchers", [])]
+    assert 'severity="critical"' in matchers and 'severity="info"' in matchers
+    assert not [m for m in matchers if "P1" in m or "P2" in m or "P3" in m]
+    for rule in CONFIG["inhibit_rules"]:
+        for matcher in rule["source_matchers"] + rule["target_matchers"]:
+            if matcher.startswith("severity"):
+                assert re.fullmatch(r'severity="(critical|warning|info)"', matcher), matcher
 
 
 def test_watchdog_goes_to_the_dead_mans_switch():
@@ -84,16 +95,16 @@ WEBHOOK_RECEIVERS = [r for r in CONFIG["receivers"] if r["name"] != DIRECT]
 
 
 @pytest.mark.parametrize("labels", [
-    {"alertname": "LongrunExporterDown", "severity": "P1", "incident_type": "alert"},
-    {"alertname": "LongrunStoreDown", "severity": "P2", "incident_type": "store_down"},
-    {"alertname": "LongrunOutboxStale", "severity": "P2", "incident_type": "alert"},
+    {"alertname": "LongrunExporterDown", "severity": "critical", "incident_type": "alert"},
+    {"alertname": "LongrunStoreDown", "severity": "warning", "incident_type": "store_down"},
+    {"alertname": "LongrunOutboxStale", "severity": "warning", "incident_type": "alert"},
 ], ids=lambda labels: labels["alertname"])
 def test_alerts_longrun_may_not_deliver_go_to_telegram_directly_and_to_the_bridge(labels: dict):
     assert route_receiver(a.ALERTMANAGER_CONFIG, **labels, delivery="direct") == f"{DIRECT},longrun-bridge"
 
 
 def test_the_alerts_that_go_directly_are_those_longrun_may_not_deliver():
-    direct = {(r["alert"], r["labels"]["severity"]) for r in a.alert_rules()
+    direct = {(r["alert"], r["labels"]["priority"]) for r in a.alert_rules()
               if r.get("labels", {}).get("delivery") == "direct"}
     assert direct == {("LongrunExporterAbsent", "P1"), ("LongrunExporterDown", "P1"), ("LongrunStoreDown", "P2"),
                       ("LongrunTelegramDeliveryFailing", "P2"), ("LongrunOutboxStale", "P2"),

@@ -1,9 +1,10 @@
-"""The shipped Grafana dashboards: valid JSON Grafana will load, one datasource
-uid throughout (the provisioned one), an expression in every query, and a
-layout without overlaps."""
+"""The shipped Grafana dashboards: valid JSON Grafana will load, every query through the
+`datasource` variable and the `selector` variable (so they import into any Grafana), an
+expression in every query, and a layout without overlaps."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import warnings
 from pathlib import Path
@@ -35,8 +36,14 @@ def all_panels(board: dict) -> list[dict]:
 
 
 BOARDS = {p.name: p for p in a.DASHBOARD_FILES}
-# What Grafana substitutes before Prometheus sees a query.
-GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "1d", "$instance": ".*"}
+# What Grafana substitutes before Prometheus sees a query (the selector: the variable's default).
+GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "1d", "$instance": ".*",
+                     "${selector:raw}": a.rendered_selector()}
+DATASOURCE_VARIABLE = {"type": "prometheus", "uid": "${datasource}"}
+
+
+def query_variables(board: dict) -> list[dict]:
+    return [v for v in board["templating"]["list"] if v["type"] == "query"]
 
 
 def test_the_four_dashboards_ship():
@@ -61,21 +68,44 @@ def test_dashboard_is_loadable(path: Path):
 
 
 @pytest.mark.parametrize("path", BOARDS.values(), ids=BOARDS.keys())
-def test_every_query_uses_the_provisioned_datasource_and_has_an_expr(path: Path):
-    uid = provisioned_prometheus_uid()
+def test_every_query_goes_through_the_datasource_variable_and_has_an_expr(path: Path):
     board = a.load_json(path)
     for panel in all_panels(board):
         if panel["type"] == "row":
             continue
-        assert panel["datasource"] == {"type": "prometheus", "uid": uid}, panel["title"]
+        assert panel["datasource"] == DATASOURCE_VARIABLE, panel["title"]
         assert panel["targets"], f"panel {panel['title']!r} has no query"
         ref_ids = [t["refId"] for t in panel["targets"]]
         assert len(ref_ids) == len(set(ref_ids)), panel["title"]
         for target in panel["targets"]:
-            assert target["datasource"] == {"type": "prometheus", "uid": uid}, panel["title"]
+            assert target["datasource"] == DATASOURCE_VARIABLE, panel["title"]
             assert target.get("expr", "").strip(), f"panel {panel['title']!r} {target['refId']} has no expr"
-    for variable in board["templating"]["list"]:
-        assert variable["datasource"] == {"type": "prometheus", "uid": uid}, variable["name"]
+    for variable in query_variables(board):
+        assert variable["datasource"] == DATASOURCE_VARIABLE, variable["name"]
+    assert "longrun-prometheus" not in path.read_text(encoding="utf-8"), "a pinned datasource uid breaks the import"
+
+
+@pytest.mark.parametrize("path", BOARDS.values(), ids=BOARDS.keys())
+def test_the_datasource_variable_defaults_to_the_provisioned_prometheus(path: Path):
+    board = a.load_json(path)
+    (variable,) = [v for v in board["templating"]["list"] if v["name"] == "datasource"]
+    assert variable["type"] == "datasource" and variable["query"] == "prometheus"
+    names = {s["name"] for s in a.load_yaml(a.DATASOURCES_FILE)["datasources"] if s["type"] == "prometheus"}
+    assert variable["current"]["value"] in names
+    (source,) = [i for i in board["__inputs"] if i["type"] == "datasource"]
+    assert source["pluginId"] == "prometheus"
+
+
+@pytest.mark.parametrize("path", BOARDS.values(), ids=BOARDS.keys())
+def test_every_longrun_series_is_chosen_by_the_selector_variable(path: Path):
+    board = a.load_json(path)
+    (variable,) = [v for v in board["templating"]["list"] if v["name"] == "selector"]
+    assert variable["query"] == variable["current"]["value"] == a.rendered_selector()
+    queries = [t["expr"] for p in all_panels(board) for t in p.get("targets", [])]
+    queries += [v["query"]["query"] if isinstance(v["query"], dict) else v["query"] for v in query_variables(board)]
+    for expr in queries:
+        for name in re.findall(r"\b(longrun_[a-z0-9_]+|up)\b(\{[^}]*\})?", expr):
+            assert name[1].startswith("{${selector:raw}"), f"{path.name}: {name[0]} is not selected by $selector in {expr}"
 
 
 @pytest.mark.parametrize("path", BOARDS.values(), ids=BOARDS.keys())

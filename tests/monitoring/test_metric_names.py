@@ -5,6 +5,7 @@ exist. A renamed metric therefore fails here, naming the file and the query."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from .promql import Selector, alternatives, grafana_variable_expr, selectors
 
 # Labels every scraped series gets from its target.
 TARGET_LABELS = frozenset({"job", "instance"})
-_TEMPLATE_QUERY = re.compile(r'query\s+"((?:[^"\\]|\\.)*)"')
+_TEMPLATE_QUERY = re.compile(r'query\s+(?:"((?:[^"\\]|\\.)*)"|`([^`]*)`)')
 
 
 def _domains() -> dict[str, dict[str, frozenset[str] | None]]:
@@ -100,13 +101,15 @@ def rule_queries() -> list[tuple[str, str]]:
             name = rule.get("alert") or rule.get("record")
             found.append((f"{path.name}: {name}", rule["expr"]))
             for key, template in rule.get("annotations", {}).items():
-                for query in _TEMPLATE_QUERY.findall(template):
-                    found.append((f"{path.name}: {name} annotation {key}", query.replace('\\"', '"')))
+                for quoted, raw in _TEMPLATE_QUERY.findall(template):
+                    found.append((f"{path.name}: {name} annotation {key}", raw or quoted.replace('\\"', '"')))
     return found
 
 
 def dashboard_queries(path: Path) -> list[tuple[str, str]]:
-    board = a.load_json(path)
+    """Grafana's selector variable is read as its default, the selector the dashboards were rendered with."""
+    selector = json.dumps(a.rendered_selector())[1:-1]
+    board = json.loads(path.read_text(encoding="utf-8").replace("${selector:raw}", selector))
     found = []
     for panel in board["panels"]:
         for target in panel.get("targets", []):

@@ -12,6 +12,7 @@ from urllib.parse import urldefrag
 import pytest
 import yaml
 
+from alerting.mapping import PRIORITY_SEVERITY
 from exporter.metrics.catalog import INCIDENT_TYPES, JOBS, SEVERITIES, THRESHOLD_NAMES
 
 from . import artefacts as a
@@ -99,15 +100,19 @@ def test_alert_has_severity_incident_type_and_annotations(rule: dict):
     if rule["alert"] == "Watchdog":
         assert labels == {"severity": "none"}
     else:
-        assert labels.get("severity") in SEVERITIES
+        assert labels.get("priority") in SEVERITIES
+        assert labels.get("severity") == PRIORITY_SEVERITY[labels["priority"]]
         assert labels.get("incident_type") in INCIDENT_TYPES
-        # the description carries the values that made it fire
-        assert "{{" in annotations.get("description", "")
+        # the description carries the values that made it fire (absent() has none: it names the selector)
+        if rule["alert"] == "LongrunExporterAbsent":
+            assert "up{" + a.rendered_selector() + "}" in annotations["description"]
+        else:
+            assert "{{" in annotations.get("description", "")
     for key in ("summary", "description", "runbook_url"):
         assert annotations.get(key, "").strip(), f"{rule['alert']} has no {key}"
 
 
-# The runbook's incident types fix these urgencies.
+# The runbook's incident types fix these priorities.
 RUNBOOK_SEVERITIES = {
     "LongrunAccountsLoggedOut": "P1",
     "LongrunHeartbeatGap": "P2",
@@ -122,7 +127,7 @@ RUNBOOK_SEVERITIES = {
 def test_runbook_incident_types_keep_their_severity(alert: str, severity: str):
     rules = [r for r in ALERTS if r["alert"] == alert]
     assert rules, f"{alert} is missing"
-    assert {r["labels"]["severity"] for r in rules} == {severity}
+    assert {r["labels"]["priority"] for r in rules} == {severity}
 
 
 def test_runbook_urls_share_one_base_and_point_to_existing_sections():
@@ -198,7 +203,7 @@ def test_docs_alerts_md_lists_every_alert():
 
 
 def test_docs_alerts_md_links_existing_runbook_sections():
-    links = re.findall(r"\(LONGRUN-RUNBOOK\.md#([^)]+)\)", a.ALERTS_DOC.read_text(encoding="utf-8"))
+    links = re.findall(r"\(runbook\.md#([^)]+)\)", a.ALERTS_DOC.read_text(encoding="utf-8"))
     assert links
     for path in a.runbooks():
         missing = set(links) - a.markdown_anchors(path.read_text(encoding="utf-8"))
