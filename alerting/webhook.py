@@ -48,6 +48,19 @@ HOW_TO_SET_TOKEN = (
 )
 
 
+def startup_notice(settings) -> str | None:
+    """The one warning ``longrun run`` logs at start about the webhook; None when a token guards it."""
+    if settings.webhook_token:
+        return None
+    if settings.webhook_open:
+        return ("⚠️ Alertmanager webhook OPEN: POST /api/alertmanager accepts calls without a token "
+                "(LONGRUN_WEBHOOK_OPEN=true), so anyone who reaches this port can open and resolve incidents and "
+                "send Telegram messages; keep it on a trusted network, or set LONGRUN_WEBHOOK_TOKEN instead")
+    return ("⚠️ Alertmanager webhook DISABLED: LONGRUN_WEBHOOK_TOKEN is not set, so POST /api/alertmanager answers "
+            "403, Prometheus alerts become neither incidents nor messages, and the Watchdog dead man's switch is "
+            "off. Set LONGRUN_WEBHOOK_TOKEN to a long random secret here and in Alertmanager's credentials_file")
+
+
 @dataclass(frozen=True)
 class WebhookAuth:
     """Who may call the webhook: ``WebhookAuth(token).refusal(request.headers.get("Authorization"))``."""

@@ -16,6 +16,7 @@ from typing import Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
+from alerting.webhook import startup_notice as webhook_startup_notice
 from exporter.clock import Clock, RealClock
 from exporter.runtime import Runtime
 from exporter.settings import Settings
@@ -58,6 +59,8 @@ async def _serve(runtime: Runtime, runner: web.AppRunner, settings: Settings, st
             await _bind(runner, settings)
             await runtime.start()
             log.info("✅ Long-run jobs initialized (listening on http://%s)", settings.listen)
+            if notice := webhook_startup_notice(settings):
+                log.warning("%s", notice)
             runtime.chatops.status = lambda: collect(runtime, usable_snapshot(runtime.refresh, runtime))  # /status
             for name, run in _loops(runtime, runner.app):
                 loops.create_task(run(stop), name=name)

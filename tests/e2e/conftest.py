@@ -16,12 +16,17 @@ What runs:
 - a fake monitored service (status JSON) and the fake Telegram Bot API;
 - Prometheus and Alertmanager with the shipped configs, time scaled by FACTOR
   and addresses on loopback (``tests.e2e.scaled``); Alertmanager posts to the standby.
+  The rules are those ``longrun monitoring render`` writes for the custom selector
+  SELECTOR, and Prometheus scrapes longrun under that job name and labels, so a
+  rule that still selected ``job="longrun"`` would see nothing and fail here.
 
 Two histories make the young stack look like one that has run for a while,
 as in production, so that only what the test does can raise an alert:
 - the store holds an hour of heartbeats of a predecessor (and a few from
   yesterday, so a rollup exists): a fresh store counts every slot of the last
-  hour as missed and LongrunMissedHeartbeats would fire at once;
+  hour as missed and LongrunMissedHeartbeats would fire at once; once the
+  leader leads, the predecessor's heartbeats also fill the slots a slow start
+  left empty (``hand_over``), as a real predecessor writes until the handover;
 - Prometheus starts with the heartbeat SLI backfilled as fresh for its longest
   (scaled) window: an empty TSDB holds seconds, not days, and the burn-rate
   alerts would page on the first stale sample.
@@ -52,7 +57,7 @@ from aiohttp import web
 from exporter.domain.slots import slot_start
 from exporter.domain.documents import Identity, heartbeat_document
 from exporter.store import Filter, Order, Paths
-from exporter.store.base import MAX_BATCH, Write
+from exporter.store.base import MAX_BATCH, AlreadyExists, Write
 from exporter.store.sqlite import SqliteStore
 from tests.fixtures.servers import ServerProcess
 from tests.e2e.scaled import Loopback, ScaledConfig, duration_ms, render, scale, write_scaled
@@ -64,6 +69,8 @@ T = TypeVar("T")
 
 # 15 s (the shipped scrape and evaluation interval) becomes 1 s; every other duration follows.
 FACTOR = Fraction(1, 15)
+# Not the shipped job="longrun": the stack runs on a rendered set (longrun monitoring render --selector).
+SELECTOR = 'job="longrun-e2e", deployment="e2e"'
 HEARTBEAT_INTERVAL = 1.0
 CHAT = "-1001234567890"
 # The predecessor's heartbeats reach this far past the stack's start, so that the record has no gap while
@@ -128,9 +135,13 @@ class StatusServer:
 # ------------------------------------------------------------------ histories
 
 
-async def seed_store(store: SqliteStore, paths: Paths, now: datetime) -> None:
-    """An hour of heartbeats of a predecessor up to ``now`` + START_ALLOWANCE, and ten from yesterday noon."""
-    predecessor = Identity("predecessor", "e2e-seed", "seed", "0")
+PREDECESSOR = Identity("predecessor", "e2e-seed", "seed", "0")
+
+
+async def seed_store(store: SqliteStore, paths: Paths, now: datetime) -> datetime:
+    """An hour of heartbeats of a predecessor up to ``now`` + START_ALLOWANCE, and ten from yesterday noon;
+    returns the newest seeded slot."""
+    predecessor = PREDECESSOR
     newest = slot_start(now + START_ALLOWANCE, HEARTBEAT_INTERVAL)
     hour = [newest - timedelta(seconds=s) for s in range(3600 + 60, -1, -1)]
     noon = datetime.combine(now.date() - timedelta(days=1), datetime.min.time(), timezone.utc) + timedelta(hours=12)
@@ -144,6 +155,25 @@ async def seed_store(store: SqliteStore, paths: Paths, now: datetime) -> None:
             writes.append(Write("create", paths.heartbeat(doc["bucketId"]), doc))
     for first in range(0, len(writes), MAX_BATCH):
         await store.batch(writes[first:first + MAX_BATCH])
+    return newest
+
+
+async def hand_over(store: SqliteStore, paths: Paths, after: datetime, now: datetime) -> int:
+    """The predecessor kept writing until the leader took over: its heartbeats for the slots after ``after``
+    that a slow start (a loaded machine can take longer than START_ALLOWANCE) left empty, up to two slots
+    before ``now`` (the leader's own slot is its to write). Returns how many were added."""
+    added, slot = 0, after + timedelta(seconds=HEARTBEAT_INTERVAL)
+    while slot <= now - timedelta(seconds=2 * HEARTBEAT_INTERVAL):
+        doc = heartbeat_document(slot=slot, written_at=slot + timedelta(milliseconds=5), identity=PREDECESSOR,
+                                 generation=0, interval=HEARTBEAT_INTERVAL, uptime_sec=3600.0, memory_rss=None,
+                                 target=None)
+        try:
+            await store.create(paths.heartbeat(doc["bucketId"]), doc)
+            added += 1
+        except AlreadyExists:
+            pass
+        slot += timedelta(seconds=HEARTBEAT_INTERVAL)
+    return added
 
 
 async def backfill_fresh_sli(promtool: str, config: ScaledConfig, data_dir: Path, until: datetime) -> None:
@@ -201,7 +231,7 @@ class LiveStack:
         await self.eventually(lambda: self.health(self.leader, lambda h: h["leader"] and h["lastHeartbeat"]),
                               within, "the leader writing its own heartbeats")
         checks = {
-            "both longrun instances scraped": 'count(up{job="longrun"} == 1) == 2',
+            "both longrun instances scraped": f"count(up{{{SELECTOR}}} == 1) == 2",
             "the heartbeat SLI fresh": "longrun:heartbeat_fresh:bool == 1",
             "the monitored service answering": "max(longrun_target_up) == 1",
             "the Watchdog delivered to longrun": 'sum(longrun_alertmanager_alerts_total{status="firing"}) > 0',
@@ -313,7 +343,7 @@ async def _start(workdir: Path, binaries: Binaries, telegram: FakeTelegram, extr
     db, paths = workdir / "longrun.db", Paths()
     store = SqliteStore(db)
     closers.append(store.close)
-    await seed_store(store, paths, datetime.now(timezone.utc))
+    seeded_until = await seed_store(store, paths, datetime.now(timezone.utc))
     target = StatusServer()
     await target.start()
     closers.append(target.close)
@@ -331,7 +361,7 @@ async def _start(workdir: Path, binaries: Binaries, telegram: FakeTelegram, extr
     config = write_scaled(workdir / "config", FACTOR, Loopback(
         longrun=(f"127.0.0.1:{leader.port}", f"127.0.0.1:{standby.port}"), webhook=f"127.0.0.1:{standby.port}",
         alertmanager=f"127.0.0.1:{am_port}", prometheus=f"127.0.0.1:{prom_port}", token_file=token_file,
-        telegram=telegram.api_base))
+        telegram=telegram.api_base), selector=SELECTOR)
     rendered = workdir / "alertmanager-rendered.yml"  # the Telegram token and chat filled in, as in compose
     render(config.alertmanager_yml, rendered, telegram.token, CHAT)
     alertmanager = ServerProcess("alertmanager", [
@@ -351,6 +381,7 @@ async def _start(workdir: Path, binaries: Binaries, telegram: FakeTelegram, extr
     closers.append(prometheus.stop)
 
     await wait_for_health(session, leader, lambda h: h["leader"] is True, "the leader to lead")
+    await hand_over(store, paths, seeded_until, datetime.now(timezone.utc))
     standby.start()  # after the leader leads, so that the roles are as named
     await wait_for_health(session, standby, lambda h: h["leader"] is False and h["store"]["up"],
                           "the standby to stand by")

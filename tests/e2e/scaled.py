@@ -35,6 +35,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterable
 
+from exporter.monitoring.render import RenderOptions, render as render_monitoring
+from exporter.monitoring.selector import Selector
+from exporter.settings import DEFAULT_RUNBOOK_URL
 from tests.monitoring import artefacts
 
 DURATION = r"(?:\d+(?:ms|[smhdwy]))+"
@@ -110,24 +113,34 @@ class ScaledConfig:
     rule_files: list[Path]
     alertmanager_yml: Path
     edits: list[Edit] = field(default_factory=list)
+    rule_sources: list[Path] = field(default_factory=lambda: list(artefacts.RULE_FILES))
 
     def copies(self) -> list[tuple[Path, Path]]:
-        """(shipped file, its scaled copy) for every file written."""
+        """(shipped or rendered file, its scaled copy) for every file written."""
         pairs = [(artefacts.PROMETHEUS_CONFIG, self.prometheus_yml),
                  (artefacts.ALERTMANAGER_CONFIG, self.alertmanager_yml)]
-        pairs += [(shipped, self.root / "rules" / shipped.name) for shipped in artefacts.RULE_FILES]
+        pairs += [(source, self.root / "rules" / source.name) for source in self.rule_sources]
         return pairs
 
 
-def write_scaled(root: Path, factor: Fraction, loopback: Loopback) -> ScaledConfig:
-    """Write prometheus.yml, rules/*.yml and alertmanager.yml under ``root``; see the module docstring."""
+def write_scaled(root: Path, factor: Fraction, loopback: Loopback, selector: str | None = None) -> ScaledConfig:
+    """Write prometheus.yml, rules/*.yml and alertmanager.yml under ``root``; see the module docstring.
+
+    With ``selector`` (only ``=`` matchers), the rules are those ``longrun monitoring render --selector``
+    writes, and longrun's scrape job is renamed and labelled so that its series carry the selector's labels.
+    """
     (root / "rules").mkdir(parents=True, exist_ok=True)
     config = ScaledConfig(root, factor, root / "prometheus.yml", [], root / "alertmanager.yml")
+    if selector is not None:
+        config.rule_sources = _render_rules(root / "rendered", Selector.parse(selector))
+    scrape_labels = Selector.parse(selector).equalities if selector else {}
     addresses = _prometheus_addresses(loopback)
     webhook_hosts = _webhook_addresses(loopback)
 
     def prometheus_line(line: str, edit: Callable[[str, str, str], None]) -> str:
         line = _scale_keys(line, PROMETHEUS_KEYS, factor, edit)
+        if scrape_labels:
+            line = _relabel_longrun_job(line, scrape_labels, edit)
         if "targets:" in line:
             line = _QUOTED_ADDRESS.sub(lambda m: _replace_address(m, addresses, edit), line)
         return line
@@ -143,9 +156,9 @@ def write_scaled(root: Path, factor: Fraction, loopback: Loopback) -> ScaledConf
         return _replace_credentials_file(line, loopback.token_file, edit)
 
     _copy(artefacts.PROMETHEUS_CONFIG, config.prometheus_yml, prometheus_line, config.edits)
-    for shipped in artefacts.RULE_FILES:
-        target = root / "rules" / shipped.name
-        _copy(shipped, target, rule_line, config.edits)
+    for source in config.rule_sources:
+        target = root / "rules" / source.name
+        _copy(source, target, rule_line, config.edits)
         config.rule_files.append(target)
     _copy(artefacts.ALERTMANAGER_CONFIG, config.alertmanager_yml, alertmanager_line, config.edits)
     return config
@@ -160,6 +173,36 @@ def render(template: Path, output: Path, bot_token: str, chat_id: str) -> subpro
     if result.returncode != 0:
         raise AssertionError(f"render-config.sh failed ({result.returncode}): {result.stderr}")
     return result
+
+
+def _render_rules(directory: Path, selector: Selector) -> list[Path]:
+    files = render_monitoring(RenderOptions(selector, DEFAULT_RUNBOOK_URL))
+    written = []
+    for name, text in sorted(files.items()):
+        if name.startswith("prometheus/rules/"):
+            path = directory / Path(name).name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    return written
+
+
+_LONGRUN_JOB = re.compile(r"^(?P<head>\s*-\s+job_name:\s*)longrun\s*$")
+_LONGRUN_TARGETS = re.compile(r'^(?P<indent>\s*)-\s+targets:.*"longrun:\d+"')
+
+
+def _relabel_longrun_job(line: str, labels: dict[str, str], edit) -> str:
+    """longrun's scrape job takes the selector's job name, and its targets the selector's other labels."""
+    if match := _LONGRUN_JOB.match(line):
+        new = f"{match['head']}{labels.get('job', 'longrun')}"
+        edit("selector", line, new)
+        return new
+    if (match := _LONGRUN_TARGETS.match(line)) and set(labels) - {"job"}:
+        extra = ", ".join(f'{k}: "{v}"' for k, v in labels.items() if k != "job")
+        new = f"{line}\n{match['indent']}  labels: {{{extra}}}"
+        edit("selector", line, new)
+        return new
+    return line
 
 
 # ------------------------------------------------------------------ line rewriting

@@ -37,7 +37,7 @@ async def test_every_instance_down_pages_through_alertmanager_alone_and_longrun_
     await stack.eventually(lambda: _firing_p1(stack), 30, f"{ALERT} (P1) firing in Prometheus")
     page, _ = await stack.eventually(lambda: direct_messages(fake_telegram, "FIRING"), 20,
                                         "the page from Alertmanager's telegram-direct receiver")
-    assert "Every longrun instance is down" in page[0].text and "(P1)" in page[0].text
+    assert "Every longrun instance is down" in page[0].text and "(P1 critical)" in page[0].text
     down_for = time.monotonic() - began
 
     stack.leader.start()
@@ -62,7 +62,7 @@ async def test_every_instance_down_pages_through_alertmanager_alone_and_longrun_
 
 async def _firing_p1(stack):
     alert = await stack.firing(ALERT)
-    return alert if alert and alert["labels"].get("severity") == "P1" else None
+    return alert if alert and alert["labels"].get("priority") == "P1" else None
 
 
 async def _closed_incidents(stack):

@@ -82,6 +82,14 @@ def test_compose_has_the_stack():
     assert SERVICES["longrun"]["build"] == "."
 
 
+@pytest.mark.parametrize("service", sorted(s for s in SERVICES if "image" in SERVICES[s] and "build" not in SERVICES[s]))
+def test_every_pulled_image_has_a_pinned_version_tag(service: str):
+    """A moving tag (latest, emulators, none) changes the stack under a months-long run on the next pull."""
+    image = SERVICES[service]["image"]
+    name, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
+    assert tag and re.search(r"\d+\.\d+", tag) and tag != "latest", f"{service}: {image} is not pinned to a version"
+
+
 @pytest.mark.parametrize("service", sorted(SERVICES))
 def test_every_mounted_host_path_exists(service: str):
     for source, _ in bind_mounts(service):
@@ -102,8 +110,10 @@ def test_depends_on_waits_for_health_of_services_that_have_it():
         for dependency, spec in service.get("depends_on", {}).items():
             assert dependency in SERVICES, f"{name} depends on unknown {dependency}"
             assert spec["condition"] in ("service_healthy", "service_started"), (name, dependency)
-    assert SERVICES["longrun"]["depends_on"]["firestore"]["condition"] == "service_healthy"
     assert SERVICES["grafana"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    # the emulator is optional: nothing that starts by default may wait for it
+    for name, service in SERVICES.items():
+        assert "firestore" not in service.get("depends_on", {}), f"{name} depends on the optional emulator"
 
 
 def test_named_volumes_are_declared():
@@ -115,11 +125,42 @@ def test_named_volumes_are_declared():
                 assert source in declared, f"{name} uses undeclared volume {source}"
 
 
-def test_longrun_runs_on_the_firestore_emulator():
+def default(value: str) -> str:
+    """What compose makes of ``${VAR:-default}`` when VAR is unset."""
+    match = re.fullmatch(r"\$\{\w+:-(.*)\}", value)
+    return match[1] if match else value
+
+
+def test_longrun_keeps_its_data_in_sqlite_on_a_named_volume_by_default():
+    from exporter.settings import load_settings
+
     environment = env("longrun")
-    assert environment["LONGRUN_STORE"] == "firestore://longrun-demo"
-    assert_reaches(environment["FIRESTORE_EMULATOR_HOST"], "firestore")
+    store = default(environment["LONGRUN_STORE"])
+    assert load_settings({"LONGRUN_STORE": store}).store_url == store
+    assert store.startswith("sqlite:////"), f"{store}: not an absolute SQLite path"
+    directory = str(PurePosixPath(store.removeprefix("sqlite:///")).parent)
+    volumes = {target: source for source, target, *_ in (v.split(":") for v in SERVICES["longrun"]["volumes"])}
+    assert directory in volumes, f"{directory} is not a mounted volume"
+    assert volumes[directory] in COMPOSE["volumes"], f"{volumes[directory]} is not a named volume"
+    assert default(environment["FIRESTORE_EMULATOR_HOST"]) == ""
     assert environment["LONGRUN_LISTEN"] == "0.0.0.0:9469"
+
+
+def test_the_emulator_is_an_optional_profile_the_header_explains():
+    assert SERVICES["firestore"]["profiles"] == ["emulator"]
+    assert all("profiles" not in s for n, s in SERVICES.items() if n != "firestore")
+    header = a.COMPOSE_FILE.read_text(encoding="utf-8").split("\nname:")[0]
+    assert "--profile emulator" in header
+    address = re.search(r"FIRESTORE_EMULATOR_HOST=(\S+)", header)[1]
+    assert_reaches(address, "firestore")
+    assert re.search(r"LONGRUN_STORE=firestore://[\w-]+", header)
+
+
+def test_prometheus_knows_its_external_url_so_source_links_open():
+    url = default(command_flag("prometheus", "web.external-url"))
+    published = {str(p).rsplit(":", 1)[-1] for p in SERVICES["prometheus"]["ports"]}
+    parts = urlsplit(url)
+    assert parts.scheme in ("http", "https") and str(parts.port) in published, url
 
 
 def test_docker_compose_config_accepts_it(tmp_path):
