@@ -11,7 +11,8 @@ from alerting.telegram.client import TelegramClient
 from alerting.telegram.pacing import Pacer
 from exporter.store.paths import Paths
 from tests.alerting.driving import SteppingClock
-from tests.alerting.memory_store import MemoryStore
+from exporter.store.sqlite import SqliteStore
+from tests.jobs.cluster import FaultyStore
 
 START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -30,9 +31,9 @@ def paths() -> Paths:
 
 
 @pytest.fixture
-async def memory_store():
-    """A store the test can switch off (``available = False``) to play an outage."""
-    store = MemoryStore()
+async def faulty_store(tmp_path):
+    """A SQLite store the test can switch off (``down = True``) to play an outage."""
+    store = FaultyStore(SqliteStore(tmp_path / "faulty" / "longrun.db"))
     yield store
     await store.close()
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Callable, Union
 
 from exporter.clock import FakeClock
+from tests import support
 
 
 class SteppingClock(FakeClock):
@@ -68,8 +69,4 @@ async def run_workers(clock: SteppingClock, workers: list, done: Callable[[], bo
 
 async def eventually(condition: Callable[[], bool], real_timeout: float = 5.0) -> None:
     """Let real I/O run (fake time stands still) until ``condition()``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + real_timeout
-    while not condition():
-        assert loop.time() < deadline, "eventually: condition still false"
-        await asyncio.sleep(0.001)
+    await support.eventually(condition, within=real_timeout, what="eventually: condition still false", every=0.001)

@@ -8,7 +8,6 @@ resolution and the incident closes with tsEnd = endsAt and mttrSec.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 
 import aiohttp
@@ -18,20 +17,9 @@ from alerting import webhook as route
 from alerting.alertmanager.payload import parse_rfc3339
 from tests.alerting.conftest_bridge import CHAT, TOKEN, make_bridge  # noqa: F401
 from tests.fixtures.alertmanager import Alertmanager, alertmanager_binary  # noqa: F401
+from tests.support import eventually, iso
 
 pytestmark = pytest.mark.slow
-
-
-async def until(condition, within: float, message: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await condition():
-        assert loop.time() < deadline, message
-        await asyncio.sleep(0.1)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 @pytest.mark.timeout(60)
@@ -72,7 +60,7 @@ async def test_alertmanager_retries_a_503_into_one_incident_and_one_message_then
             async def stored_after_a_retry() -> bool:
                 return "200 firing" in answers and len(await harness.incidents_stored()) == 1
 
-            await until(stored_after_a_retry, 15, f"no incident after Alertmanager's retry; answers {answers}")
+            await eventually(stored_after_a_retry, within=15, what=f"no incident after Alertmanager's retry; answers {answers}", every=0.1)
             assert answers[0] == "503"
             incident = await harness.only_incident()
             assert (incident["type"], incident["subject"], incident["status"]) == ("reconnect_loop", "target", "open")
@@ -85,7 +73,7 @@ async def test_alertmanager_retries_a_503_into_one_incident_and_one_message_then
             async def resolved() -> bool:
                 return "200 resolved" in answers
 
-            await until(resolved, 15, f"the resolution did not arrive; answers {answers}")
+            await eventually(resolved, within=15, what=f"the resolution did not arrive; answers {answers}", every=0.1)
     finally:
         manager.stop()
 

@@ -17,9 +17,9 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def notifier(memory_store, paths, clock):
+def notifier(faulty_store, paths, clock):
     woken = []
-    notifier = TelegramNotifier(Outbox(memory_store, paths, clock), ChatRoutes(["-100", "42"]), lambda: woken.append(1))
+    notifier = TelegramNotifier(Outbox(faulty_store, paths, clock), ChatRoutes(["-100", "42"]), lambda: woken.append(1))
     notifier.woken = woken
     return notifier
 
@@ -46,49 +46,49 @@ def test_what_alertmanager_announced_in_its_group_message_is_not_announced_again
     assert announces(incident, change) is expected
 
 
-async def test_a_change_is_saved_once_per_chat_under_its_dedup_key(notifier, memory_store, paths):
+async def test_a_change_is_saved_once_per_chat_under_its_dedup_key(notifier, faulty_store, paths):
     for _ in range(3):
         await notifier.incident_changed(doc(["opened"]), "opened")
 
-    messages = await saved(memory_store, paths)
+    messages = await saved(faulty_store, paths)
     assert sorted(m["chatId"] for m in messages) == ["-100", "42"]
     assert {m["dedupKey"] for m in messages} == {dedup_key("inc-1", 0, "opened")} == {"incident:inc-1:0:opened"}
     assert "Incident opened" in messages[0]["text"] and notifier.woken
 
 
 async def test_two_pending_changes_of_one_kind_are_announced_by_one_message_of_the_current_state(
-        notifier, memory_store, paths):
+        notifier, faulty_store, paths):
     incident = doc(["opened", "escalated", "acknowledged", "escalated"], notified=["0:opened", "2:acknowledged"],
                    severity="P1")
     await notifier.incident_changed(incident, "escalated")
     await notifier.incident_changed(incident, "escalated")  # the service asks once per recorded change
 
-    messages = await saved(memory_store, paths)
+    messages = await saved(faulty_store, paths)
     assert {m["dedupKey"] for m in messages} == {"incident:inc-1:1:escalated"} and len(messages) == 2  # two chats
     assert "P1" in messages[0]["text"]
 
 
-async def test_without_chats_nothing_is_saved(memory_store, paths, clock):
-    notifier = TelegramNotifier(Outbox(memory_store, paths, clock), ChatRoutes([]))
+async def test_without_chats_nothing_is_saved(faulty_store, paths, clock):
+    notifier = TelegramNotifier(Outbox(faulty_store, paths, clock), ChatRoutes([]))
     await notifier.incident_changed(doc(["opened"]), "opened")
-    assert await saved(memory_store, paths) == []
+    assert await saved(faulty_store, paths) == []
 
 
-async def test_a_failed_save_is_retried_by_the_service_under_the_same_key(notifier, memory_store, paths, clock):
-    service = IncidentService(memory_store, paths, clock, ConfigSource(memory_store, paths, runtime_config.defaults(),
+async def test_a_failed_save_is_retried_by_the_service_under_the_same_key(notifier, faulty_store, paths, clock):
+    service = IncidentService(faulty_store, paths, clock, ConfigSource(faulty_store, paths, runtime_config.defaults(),
                                                                        clock), notifier)
     incident, _ = await service.detect("reconnect_loop", "target", reason="12 reconnects", source="monitor")
-    memory_store.available = False
+    faulty_store.down = True
     with pytest.raises(StoreUnavailable):
         await service.clear("reconnect_loop", "target", source="monitor")
-    memory_store.available = True
+    faulty_store.down = False
     # The resolution was not saved either (the store was down for the transaction): nothing to announce yet.
     await service.redeliver(incident["incidentId"])
-    assert len(await saved(memory_store, paths)) == 2
+    assert len(await saved(faulty_store, paths)) == 2
 
     await service.clear("reconnect_loop", "target", source="monitor")
     await service.redeliver(incident["incidentId"])
 
-    keys = sorted(m["dedupKey"] for m in await saved(memory_store, paths))
+    keys = sorted(m["dedupKey"] for m in await saved(faulty_store, paths))
     assert keys == ["incident:" + incident["incidentId"] + k for k in
                     (":0:opened", ":0:opened", ":1:resolved", ":1:resolved")]

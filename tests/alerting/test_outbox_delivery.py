@@ -173,16 +173,16 @@ async def test_an_enqueue_wakes_an_idle_worker_without_waiting_for_the_poll(outb
     assert clock.now() == started
 
 
-async def test_the_worker_survives_an_unavailable_store(memory_store, paths, client, clock, fake_telegram):
-    outbox = Outbox(memory_store, paths, clock)
-    worker = OutboxWorker(memory_store, paths, client, Pacer(clock), clock, ["42"], poll_interval=5)
+async def test_the_worker_survives_an_unavailable_store(faulty_store, paths, client, clock, fake_telegram):
+    outbox = Outbox(faulty_store, paths, clock)
+    worker = OutboxWorker(faulty_store, paths, client, Pacer(clock), clock, ["42"], poll_interval=5)
     await enqueue_each(outbox, "42", texts(2))
-    memory_store.available = False
+    faulty_store.down = True
     outage_end = clock.now() + timedelta(seconds=30)
 
     await run_workers(clock, [worker], lambda: clock.now() >= outage_end)
     assert fake_telegram.received == []
-    memory_store.available = True
+    faulty_store.down = False
     await run_workers(clock, [worker], finished(worker, total=2))
 
     assert_exactly_once(fake_telegram, texts(2))

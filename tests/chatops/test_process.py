@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import datetime, timedelta, timezone
 
 import aiohttp
@@ -12,21 +11,20 @@ import pytest
 from tests.chatops.conftest import ADMIN
 from tests.fixtures.fake_telegram import Received
 from tests.process.processes import LongrunProcess
+from tests import support
 
 CHAT, ESCALATION = "-1001", "-1009"
 ADMIN_TOKEN = "admin-token-3f9a1c7e5b2d4a6c8e0f"
 
 
 async def eventually(check, timeout: float, what: str, process: LongrunProcess):
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        found = await check()
-        if found:
-            return found
-        if process.proc.poll() is not None:
-            raise AssertionError(f"longrun exited while waiting for {what}:\n{process.log()[-3000:]}")
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{what} not seen within {timeout}s:\n" + "\n".join(l for l in process.log().splitlines() if "heartbeat" not in l.lower())[-6000:])
+    def died() -> str | None:
+        return f"longrun exited:\n{process.log()[-3000:]}" if process.proc.poll() is not None else None
+
+    def log_tail() -> str:
+        return "\n".join(l for l in process.log().splitlines() if "heartbeat" not in l.lower())[-6000:]
+
+    return await support.eventually(check, within=timeout, what=what, every=0.1, stop_if=died, explain=log_tail)
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ import pytest
 from exporter.clock import FakeClock
 from exporter.settings import Settings
 from tests.jobs.cluster import Cluster
+from tests.support import at_most_one_leader
 
 START = datetime(2026, 3, 1, 0, 0, 0, tzinfo=timezone.utc)
 
@@ -21,8 +22,3 @@ def cluster(clock, store_factory):
     group = Cluster(clock, settings, store_factory)
     group.checks.append(at_most_one_leader)
     return group
-
-
-def at_most_one_leader(cluster: Cluster) -> None:
-    leaders = cluster.leaders()
-    assert len(leaders) <= 1, f"two leaders at {cluster.clock.now()}: {leaders}"

@@ -47,6 +47,7 @@ from exporter.settings import Settings
 from exporter.store import DocumentStore, Order, StoreUnavailable, Transaction
 from tests.jobs.cluster import Cluster, Member
 from tests.resilience.conftest import read_heartbeats
+from tests.support import at_most_one_leader
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
@@ -389,11 +390,6 @@ class Day:
             if wire and wire.dead_at is not None and id(member) not in self._handled:
                 self._handled.add(id(member))
                 self.schedule(max(wire.dead_at + timedelta(seconds=wire.restart_after), self.cluster.clock.now()), "start", slot=slot)
-
-
-def at_most_one_leader(cluster: Cluster) -> None:
-    leaders = cluster.leaders()
-    assert len(leaders) <= 1, f"two leaders at {cluster.clock.now()}: {leaders}"
 
 
 # ------------------------------------------------------------------ the test

@@ -59,6 +59,8 @@ from tests.fixtures.alertmanager import Alertmanager, alertmanager_binary  # noq
 from tests.fixtures.fake_telegram import FakeTelegram
 from tests.resilience.conftest import ROOT, StoreUnderTest, firestore_store, sqlite_store
 from tests.resilience.test_store_outage import FIRESTORE_MIN_OUTAGE, hold_exclusive_lock
+from tests.support import iso
+from tests import support
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
@@ -220,10 +222,6 @@ def recorded(incident: dict[str, Any]) -> bool:
 # ------------------------------------------------------------------ helpers
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def drill_alerts(starts: datetime, ends: datetime) -> list[dict]:
     return [{"labels": {"alertname": f"{NAME}{k:02d}", "severity": "P2", "job": "longrun-drill"},
              "annotations": {"summary": f"drill alert {k} pushed during a store outage"},
@@ -232,16 +230,12 @@ def drill_alerts(starts: datetime, ends: datetime) -> list[dict]:
 
 def poll(condition: Callable[[], Any], within: float, what: str, every: float = 0.25, *, alive=None) -> Any:
     """``condition()`` once it is truthy; fails after ``within`` seconds, or at once if ``alive`` died."""
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if value:
-            return value
-        if alive is not None and alive.proc.poll() is not None:
-            raise AssertionError(f"{alive.name} exited ({alive.proc.returncode}) waiting for {what}:\n{alive.log()[-3000:]}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {within:g}s")
-        time.sleep(every)
+    def died() -> str | None:
+        if alive is None or alive.proc.poll() is None:
+            return None
+        return f"{alive.name} exited ({alive.proc.returncode}):\n{alive.log()[-3000:]}"
+
+    return support.poll(condition, within=within, what=what, every=every, stop_if=died)
 
 
 # ------------------------------------------------------------------ the test

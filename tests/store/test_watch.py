@@ -6,15 +6,14 @@ import threading
 import pytest
 
 from exporter.store import Paths, PreconditionFailed
+from tests.support import reached
 
 PATH = Paths().lock()
 
 
 async def wait_for(seen: list, count: int, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while len(seen) < count and loop.time() < deadline:
-        await asyncio.sleep(0.02)
+    """Until ``count`` changes arrived or ``timeout`` passed; the test asserts what it got."""
+    await reached(lambda: len(seen) >= count, within=timeout)
 
 
 async def test_watch_delivers_each_change_whole_and_deletes_as_none(store_factory):

@@ -21,17 +21,13 @@ from exporter.clock import FakeClock
 from exporter.settings import Settings
 from exporter.web.app import create_app
 from tests.jobs.cluster import Cluster, Member
+from tests.support import at_most_one_leader
 
 START = datetime(2026, 3, 1, 23, 0, tzinfo=timezone.utc)
 TOKEN = "tok-3f9a1c7e5b2d4a6c8e0f1a2b3c4d5e6f"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 API = "/api/admin/longrun"
 OUTSIDE = "203.0.113.7"  # TEST-NET-3: never loopback
-
-
-def at_most_one_leader(cluster: Cluster) -> None:
-    leaders = cluster.leaders()
-    assert len(leaders) <= 1, f"two leaders at {cluster.clock.now()}: {leaders}"
 
 
 @pytest.fixture

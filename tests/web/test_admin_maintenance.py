@@ -5,10 +5,7 @@ from datetime import timedelta
 import pytest
 
 from tests.web.conftest import API, call
-
-
-def iso(when) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+from tests.support import iso_ms as iso
 
 
 async def test_record_list_and_end_a_window(cluster, client):

@@ -3,10 +3,7 @@
 from datetime import timedelta
 
 from tests.web.conftest import API, START, call
-
-
-def iso(when) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+from tests.support import iso_ms as iso
 
 
 async def test_heartbeats_count_the_last_hour_newest_first(client):
