@@ -32,7 +32,8 @@ async def report_inbound(request: web.Request) -> web.Response:
             if await report_arrival(runtime.store, runtime.paths, token, runtime.clock.now()):
                 return web.json_response({"ok": True})
         except StoreError:
-            return web.json_response({"error": "store unavailable: report again"}, status=503)
+            return web.json_response({"error": "store unavailable: report again"}, status=503,
+                                     headers={"Retry-After": "10"})
     return web.json_response({"error": "no inbound probe is waiting for this token"}, status=404)
 
 

@@ -120,6 +120,8 @@ def components() -> dict[str, Any]:
             "Conflict": error("The state forbids it (incident transition, concurrent lock change, retention)."),
             "PayloadTooLarge": error(f"Body larger than {MAX_ADMIN_BODY} bytes."),
             "Unavailable": error("The store is unavailable; retry.", {"Retry-After": {"schema": {"type": "integer"}}}),
+            "Misdirected": error("A Host other than localhost, 127.0.0.1, [::1] or LONGRUN_ALLOWED_HOSTS, "
+                                 "on a loopback listener (DNS rebinding)."),
         },
     }
 
@@ -264,7 +266,7 @@ def public_routes() -> dict[str, Any]:
             "summary": "The monitored service reports an inbound probe message; the token is the secret.",
             "security": [{}],
             "parameters": [path_param("token", {"type": "string", "pattern": INBOUND_TOKEN.pattern}, "One-use token.")],
-            "responses": {"200": json_body(ANY_OBJECT), **errors(404, 413)}}},
+            "responses": {"200": json_body(ANY_OBJECT), **errors(404, 413, 503)}}},
     }
 
 
@@ -272,6 +274,9 @@ def build() -> dict[str, Any]:
     paths = {**public_routes(), **admin_reads(), **maintenance_routes()}
     for path, operations in admin_writes().items():
         paths.setdefault(path, {}).update(operations)
+    for operations in paths.values():  # what the server answers before any route (exporter/web/host_check.py)
+        for operation in operations.values():
+            operation["responses"]["421"] = ref("responses", "Misdirected")
     return {
         "openapi": "3.0.3",
         "info": {"title": "longrun", "version": __version__,

@@ -516,10 +516,15 @@ async def test_a_header_line_the_http_parser_refuses_leaves_no_token_in_the_log(
         for header in REFUSED_BY_THE_PARSER:
             answer = await spec_requests.send(*servers["local"], HttpRequest("GET", b"/health", ((b"Authorization", header),)))
             assert answer.status == 400
+    split = b"Bearer " + ADMIN_TOKEN[:5].encode() + b"\x01" + ADMIN_TOKEN[5:].encode()
+    answer = await spec_requests.send(*servers["local"], HttpRequest("GET", b"/health", ((b"Authorization", split),)))
+    assert answer.status == 400
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert ADMIN_TOKEN[5:] not in logged and ADMIN_TOKEN[:-1] not in logged, "a token split by a control character"
     refusals = [r for r in caplog.records if r.name == "longrun.web" and "refused a request" in r.getMessage()]
     assert len(refusals) == 2, [r.getMessage() for r in refusals]  # a control character, a line too long
     assert not any(r.exc_info for r in refusals), "no traceback for a client's garbage"
-    assert member.runtime.http.refused == {"malformed": 3, "header_too_long": 3}
+    assert member.runtime.http.refused == {"malformed": 4, "header_too_long": 3}
     assert not logs.leaks()
 
 
