@@ -38,12 +38,14 @@ HOW_TO_ENABLE = ("set TELEGRAM_BOT_TOKEN (from @BotFather) and TELEGRAM_CHAT_ID 
 class TelegramDelivery:
     """Built by ``from_settings``; ``enabled`` is False when Telegram is not configured (see the module docstring)."""
 
-    def __init__(self, outbox: Outbox | None, chats: ChatRoutes, worker: OutboxWorker | None) -> None:
+    def __init__(self, outbox: Outbox | None, chats: ChatRoutes, worker: OutboxWorker | None,
+                 runbook_base: str = "") -> None:
         self.outbox = outbox
         self.chats = chats
         self.worker = worker
         self.enabled = outbox is not None and bool(chats.configured)
-        self.notifier: Notifier = TelegramNotifier(outbox, chats, self.wake) if outbox is not None else LogNotifier()
+        self.notifier: Notifier = (TelegramNotifier(outbox, chats, self.wake, runbook_base=runbook_base)
+                                   if outbox is not None else LogNotifier())
         self._idle_stats = OutboxStats()
         self.buttons = None  # chat-ops (alerting.telegram.refs.ButtonRefs) when TELEGRAM_ADMIN_IDS is set
 
@@ -65,7 +67,7 @@ class TelegramDelivery:
             client = TelegramClient(session, settings.telegram_api_base, token, timeout=settings.telegram_timeout)
             worker = OutboxWorker(store, paths, client, Pacer(clock), clock, chats, **worker_options)
         log.info("Telegram on: %d chat(s)%s", len(chat_ids), "" if worker else ", messages saved for the server to send")
-        return cls(outbox, chats, worker)
+        return cls(outbox, chats, worker, runbook_base=settings.runbook_url)
 
     async def send(self, dedup_key: str, texts: Sequence[str], lines: Sequence[Sequence[str]] = (),
                    reply_markup: dict | None = None) -> int:

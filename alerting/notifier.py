@@ -56,10 +56,11 @@ class TelegramNotifier:
     """``IncidentService``'s Notifier: ``await notifier.incident_changed(incident_doc, "opened")`` saves the message."""
 
     def __init__(self, outbox: Outbox, chats: ChatRoutes, wake: Callable[[], None] = lambda: None,
-                 buttons: Keyboards | None = None) -> None:
+                 buttons: Keyboards | None = None, runbook_base: str = "") -> None:
         self._outbox = outbox
         self._chats = chats
         self._wake = wake
+        self.runbook_base = runbook_base  # LONGRUN_RUNBOOK_URL: links an incident without an alert's runbook_url
         self.buttons = buttons  # set by chat-ops when TELEGRAM_ADMIN_IDS is
 
     def will_announce(self, incident: Mapping[str, Any], change: str) -> bool:
@@ -71,7 +72,7 @@ class TelegramNotifier:
             return
         incident_id = str(incident.get("incidentId") or incident.get("id") or "")
         key = dedup_key(incident_id, pending_index(incident, change), change)
-        text = render_incident_change(incident, change)
+        text = render_incident_change(incident, change, self.runbook_base)
         markup = await self.buttons.markup(incident) if self.buttons is not None else None
         await self._outbox.enqueue(messages_for(key, [text], self._chats.configured, markup,
                                                 priority=priority_for(incident.get("severity"))))

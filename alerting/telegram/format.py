@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from alerting.alertmanager.payload import Alert
+from alerting.runbook import runbook_link
 
 LIMIT = 4096
 
@@ -129,8 +130,10 @@ _CHANGES = {
 }
 
 
-def render_incident_change(incident: Mapping[str, Any], change: str) -> str:
-    """One message for an incident state change, from the incident document's fields."""
+def render_incident_change(incident: Mapping[str, Any], change: str, runbook_base: str = "") -> str:
+    """One message for an incident state change, from the incident document's fields. Its runbook link is
+    the alert's ``runbookUrl``, else the incident type's section of the runbook at ``runbook_base``
+    (LONGRUN_RUNBOOK_URL)."""
     if change not in _CHANGES:
         raise ValueError(f"unknown incident change {change!r}; expected one of {', '.join(_CHANGES)}")
     title = [_CHANGES[change]]
@@ -151,7 +154,8 @@ def render_incident_change(incident: Mapping[str, Any], change: str) -> str:
         lines.append(f"Owner: {_clip(str(incident['owner']), 200)}")
     if incident.get("rootCause"):
         lines.append(f"Root cause: {_clip(str(incident['rootCause']), 600)}")
-    if runbook := _link(str(incident.get("runbookUrl") or ""), "📖 Runbook"):
+    url = str(incident.get("runbookUrl") or "") or runbook_link(runbook_base, str(incident.get("type") or "alert"))
+    if runbook := _link(url, "📖 Runbook"):
         lines.append(runbook)
     if incident_id := incident.get("id") or incident.get("incidentId"):
         lines.append(f"<code>{_clip(str(incident_id), 200)}</code>")
