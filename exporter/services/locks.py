@@ -8,18 +8,24 @@
 The release is a conditional write: a renewal or a takeover that lands between
 the read and the write wins (``PreconditionFailed``) and nothing is released.
 The holder and the generation stay, so the next holder's generation is one
-higher; the holder notices at its next renewal and steps down.
+higher. A notice (``Paths.lock_release``) naming the released generation is
+written after it: the holder follows that notice while it leads and steps
+down within a second, instead of at its next renewal (up to a minute of two
+leaders otherwise).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from exporter.clock import Clock
 from exporter.domain.lease import release_fields
-from exporter.store import Document, DocumentStore, NotFound, Paths
+from exporter.store import Document, DocumentStore, NotFound, Paths, StoreError
+
+log = logging.getLogger("longrun.lease")
 
 
 @dataclass(frozen=True)
@@ -48,4 +54,11 @@ class LockService:
         now = self.clock.now()
         fields = {**release_fields(now), "releasedBy": by}
         await self.store.update(self.paths.lock(name), fields, if_version=current.version)
+        generation = current.data.get("generation")
+        try:
+            await self.store.set(self.paths.lock_release(name), {"lockName": name, "generation": generation,
+                                                                 "releasedBy": by, "releasedAt": now})
+        except StoreError as exc:  # the release stands; the holder then learns at its next renewal
+            log.warning("lock %s released, but the notice to its holder was not written (%s): it steps down "
+                        "at its next renewal instead of at once", name, exc.__class__.__name__)
         return Released(name, dict(current.data), {**current.data, **fields}, now)
