@@ -1,7 +1,7 @@
 """The alert monitor: every hour (by default), check each condition and open or resolve incidents.
 
 Thresholds come from the config document, re-read at every run. Each check
-ends in a ``Decision`` (``exporter.domain.incidents``): open (or update) the
+ends in a ``Decision`` (``exporter.domain.monitor_checks``): open (or update) the
 incident of its (type, subject), resolve it, or hold when the check cannot
 tell (no target configured, store unreachable), so nothing is resolved blindly.
 """
@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
-from exporter.domain import incidents as rules
+from exporter.domain import monitor_checks as rules
 from exporter.domain.heartbeats import HeartbeatAccumulator, HeartbeatResult
 from exporter.domain.maintenance import Spans
 from exporter.domain.maintenance_heartbeats import OutsideWindows

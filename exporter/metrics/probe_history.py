@@ -6,7 +6,7 @@
     history.consecutive_failures("outbound")    # 2
 
 Per type it keeps the newest PASS and everything after it: exactly what
-``exporter.domain.incidents.consecutive_failures`` reads (a PASS ends the
+``exporter.domain.monitor_checks.consecutive_failures`` reads (a PASS ends the
 streak; SKIP neither counts nor ends it). At most ``keep`` results are held per
 type, so a probe that has failed or skipped for months costs bounded memory and
 its streak reads as at least ``keep``.
@@ -18,7 +18,7 @@ import bisect
 from datetime import datetime
 from typing import Any, Mapping
 
-from exporter.domain.incidents import consecutive_failures
+from exporter.domain.monitor_checks import consecutive_failures
 
 KEEP = 100
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from alerting.mapping import AlertMapping, IncidentTarget, Rule, fallback_subject, severity_of
-from exporter.domain import incidents as rules
+from exporter.domain import monitor_checks as rules
 
 RULES_FILE = Path(__file__).resolve().parents[2] / "prometheus" / "rules" / "longrun-alerts.yml"
 

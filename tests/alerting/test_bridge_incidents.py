@@ -10,7 +10,7 @@ import logging
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from exporter.domain import incidents as rules
+from exporter.domain import monitor_checks as rules
 from exporter.jobs.monitor import MonitorJob
 from tests.alerting.builders import alert, webhook
 from tests.alerting.conftest_bridge import CHAT, bridge, make_bridge  # noqa: F401

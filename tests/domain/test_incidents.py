@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from domain_builders import at, day_docs
 from exporter.domain.heartbeats import analyze_heartbeats
 from exporter.domain.incidents import (
-    Change, IncidentTransitionError, acknowledge, assign, consecutive_failures, incident_id,
-    is_active, logged_out_decision, missed_heartbeats_decision, new_incident, on_detected,
-    open_key, probe_fail_decision, reconnect_loop_decision, resolve, set_root_cause, severity_for)
+    Change, IncidentTransitionError, acknowledge, assign, incident_id, is_active, new_incident, on_detected,
+    open_key, resolve, set_root_cause, severity_for)
+from exporter.domain.monitor_checks import (
+    consecutive_failures, logged_out_decision, missed_heartbeats_decision, probe_fail_decision, reconnect_loop_decision)
 from exporter.store.base import validate_id
 
 T0 = at(8)

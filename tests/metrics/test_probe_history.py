@@ -3,7 +3,7 @@
 import random
 from datetime import datetime, timedelta, timezone
 
-from exporter.domain.incidents import consecutive_failures
+from exporter.domain.monitor_checks import consecutive_failures
 from exporter.metrics.probe_history import ProbeHistory
 
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)

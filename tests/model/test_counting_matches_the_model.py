@@ -117,7 +117,7 @@ def test_every_days_rollup_adds_up_to_the_whole_span(generated):
 @FAST
 @given(st.lists(st.tuples(st.sampled_from(["PASS", "FAIL", "SKIP"]), st.sampled_from(["schedule", "manual"])), max_size=12))
 def test_the_failure_streak_matches_the_model(runs):
-    from exporter.domain.incidents import consecutive_failures
+    from exporter.domain.monitor_checks import consecutive_failures
     from tests.model.reference import consecutive_failures as model_streak
 
     newest_first = [{"result": r, "trigger": t} for r, t in reversed(runs) if t != "manual"]  # as the monitor reads them
