@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.support import poll
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -56,15 +58,19 @@ class LongrunProcess:
 
     def wait_for(self, predicate, timeout: float, what: str) -> float:
         """Poll /health until ``predicate(health)``; returns the seconds it took."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
+        def seen() -> bool:
             health = self.health()
-            if health is not None and predicate(health):
-                return time.monotonic() - started
+            return health is not None and bool(predicate(health))
+
+        def exited() -> str | None:
             if self.proc and self.proc.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.proc.returncode} while waiting for {what}:\n{self.log()}")
-            time.sleep(0.05)
-        raise AssertionError(f"{self.name}: {what} not seen within {timeout}s:\n{self.log()[-3000:]}")
+                return f"{self.name} exited with {self.proc.returncode}:\n{self.log()}"
+            return None
+
+        started = time.monotonic()
+        poll(seen, within=timeout, what=f"{self.name}: {what}", every=0.05, stop_if=exited,
+             explain=lambda: self.log()[-3000:])
+        return time.monotonic() - started
 
     def signal(self, sig: int) -> None:
         assert self.proc is not None
