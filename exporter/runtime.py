@@ -27,6 +27,7 @@ from exporter.clock import Clock
 from exporter.domain import runtime_config
 from exporter.domain.documents import Identity
 from exporter.jobs.daily import RetentionJob, RollupJob
+from exporter.domain.lease_heartbeats import carry
 from exporter.jobs.heartbeat import HeartbeatJob
 from exporter.jobs.leadership import Leadership
 from exporter.jobs.maintenance import MaintenanceJob
@@ -123,6 +124,7 @@ class Runtime:
         target = TargetClient(session, settings.target_url, settings.target_timeout) if settings.target_url and session else None
         started_at = clock.now()
         heartbeat = HeartbeatJob(instrumented, paths, clock, leadership, identity, settings.heartbeat_interval, target, started_at)
+        leadership.carry = lambda: carry(heartbeat.state.recent)
         inbound = InboundRegistry()
         probes = ProbeRunner(instrumented, paths, clock, identity, settings, config,
                              generation=lambda: leadership.generation, session=session, inbound=inbound, target=target)

@@ -13,15 +13,17 @@ import os
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 import psutil
 
 from exporter.clock import Clock
+from exporter.domain.lease_heartbeats import KEEP
 from exporter.domain.documents import Identity, heartbeat_document
 from exporter.domain.slots import bucket_id, next_slot, slot_start
 from exporter.jobs.leadership import Leadership
 from exporter.jobs.ledger import DayLedger
+from exporter.services.listeners import tell
 from exporter.store import AlreadyExists, DocumentStore, Paths
 from exporter.target import TargetClient, TargetStatus
 
@@ -39,6 +41,10 @@ class HeartbeatState:
     skipped_not_leader: int = 0
     # (time, the target's reconnectsTotal) for the last hour: the monitor's reconnect-loop check.
     reconnect_readings: deque[tuple[datetime, int]] = field(default_factory=lambda: deque(maxlen=4096))
+    # The last few heartbeats written, oldest first: the leader carries them on its lease renewals.
+    recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=KEEP))
+    # Called with each heartbeat this instance writes, at once (the metrics and the page take it in memory).
+    listeners: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
 
     def reconnect_totals_since(self, since: datetime) -> list[int]:
         return [total for at, total in self.reconnect_readings if at >= since]
@@ -110,6 +116,8 @@ class HeartbeatJob:
         self.ledger.record(doc)
         self.state.written_total += 1
         self.state.last_written = doc
+        self.state.recent.append(doc)
+        tell(self.state.listeners, doc)
         connected = "n/a" if doc["connectedCount"] is None else doc["connectedCount"]
         log.info("💓 Heartbeat: %s (uptime=%ds, connected=%s, drift=%.3fs, generation=%s)",
                  doc["bucketId"], doc["uptimeSec"], connected, doc["driftSec"], doc["generation"])

@@ -26,6 +26,7 @@ from typing import Callable
 
 from exporter.clock import Clock
 from exporter.domain import lease as rules
+from exporter.domain.lease_heartbeats import carried
 from exporter.store import AlreadyExists, Document, DocumentStore, NotFound, Paths, PreconditionFailed, StoreError
 from exporter.store.paths import LOCK_NAME
 
@@ -55,6 +56,11 @@ class Leadership:
         self.lease, self.renew, self.standby_poll = lease, renew, standby_poll
         self.lock_name = lock_name
         self.on_change = on_change
+        # What the leader adds to every renewal (the runtime sets it: the newest heartbeats), and
+        # what a standby last saw there, oldest first (exporter.domain.lease_heartbeats).
+        self.carry: Callable[[], dict] | None = None
+        self.carried: list[dict] = []
+        self.carried_at: datetime | None = None
         self.is_leader = False
         self.leading_since: datetime | None = None
         self.generation = 0
@@ -155,6 +161,7 @@ class Leadership:
                 self._step_down(now, f"the lock now names {view.holder}")
             return
         self.observed = view
+        self._take_carried(doc.data if doc else None, view)
         free = rules.can_acquire(view, self.instance_id, now)
         # Free: the next attempt writes on this very version, without reading it again.
         self._free_seen = (doc,) if free else None
@@ -208,6 +215,7 @@ class Leadership:
         try:
             current = seen[0] if seen else await self.store.get(self.path)
             view = rules.parse_lock(current.data if current else None)
+            self._take_carried(current.data if current else None, view)
             if not rules.can_acquire(view, self.instance_id, self.clock.now()):
                 log.debug("lock acquire attempt found it held: %s", _describe(view))
                 self._stand_by(view, changes_before)
@@ -315,8 +323,16 @@ class Leadership:
                 exc.__class__.__name__, retry, self._trust_until.isoformat() if self._trust_until else "?",
             )
 
+    def _take_carried(self, data: dict | None, view: rules.LeaseView | None) -> None:
+        """Keep the heartbeats another leader carried on its lease (see ``carry``)."""
+        if view is None or view.holder == self.instance_id:
+            return
+        self.carried = carried(data)
+        updated = (data or {}).get("updatedAt")
+        self.carried_at = updated if isinstance(updated, datetime) else None
+
     async def _conditional_renew(self, started: datetime) -> None:
-        fields = rules.renewal_fields(started, self.lease)
+        fields = {**rules.renewal_fields(started, self.lease), **(self.carry() if self.carry else {})}
         doc = await self.store.update(self.path, fields, if_version=self._version)
         self._version = doc.version
         self._trust_until = rules.trust_until(started, self.lease, self.renew)

@@ -10,7 +10,11 @@ returns nothing, so every feed loads once and then asks only for what is new:
 - heartbeats: the newest one, then 7 days of slots once; after that only
   ``ts > newest seen``. The leader, still under the lease it held at the last
   refresh and with at most one heartbeat written since, reads nothing at all:
-  nobody else can have written one.
+  nobody else can have written one; it takes each heartbeat it writes at once
+  (``take_own``). A standby takes the heartbeats the leader carries on the lease
+  document it watches (``exporter.domain.lease_heartbeats``) and reads the
+  collection only when those do not join up with what it holds, and once every
+  ``SAFETY_READ``.
 - probes: per type, newest first until a PASS (the failure streak); after
   that one query for every type, ``ts`` past the newest seen (re-reading only
   results written in the minute before the previous read).
@@ -45,6 +49,8 @@ PROBE_PAGE = 10
 # megabytes the allocator never gave back (RSS grew with the incidents of the last minutes).
 INCIDENT_PAGE = 100
 INCIDENT_FIELDS = ("incidentId", "tsStart", "type", "severity")
+# A standby living on the heartbeats carried by the lease still reads the collection this often.
+SAFETY_READ = timedelta(hours=1)
 # Probe results of another instance may land a little after a newer one was read.
 PROBE_OVERLAP = timedelta(seconds=60)
 
@@ -70,43 +76,92 @@ class HeartbeatFeed:
         self.first_slot: datetime | None = None
         # The merged maintenance windows of the last 7 days: their slots are not expected (set by the refresh loop).
         self.maintenance: Callable[[], Spans] = Spans
+        # Living on the lease's carried heartbeats, a standby knows every slot up to the one
+        # holding the renewal it last saw; the windows end there (None: known up to now).
+        self.known_until: datetime | None = None
+        self._read_at: datetime | None = None
+        # The newest ts taken from the store or the lease: the next read starts there. Not the
+        # index's newest, which this instance's own writes move on (a new leader's first heartbeat
+        # must not hide those the old leader wrote after the last read).
+        self._cursor: datetime | None = None
 
     def bounds(self, now: datetime, window: str) -> tuple[datetime, datetime]:
         """[start, end) of a window: whole slots only, ending where the current slot starts,
         and starting no earlier than the first heartbeat ever (empty before any)."""
-        end = slot_start(now, self.interval)
+        end = slot_start(now if self.known_until is None else min(now, self.known_until), self.interval)
         if self.first_slot is None:
             return end, end
         return min(end, max(end - self.spans[window], self.first_slot)), end
 
     async def refresh(self, now: datetime) -> None:
+        self.known_until = None
         if not self.loaded:
             await self._load(now)
-        elif not self._own_writes_suffice(now):
-            await self._read_since(self.index.newest_ts or now - self.horizon)
+            self._read_at = now
+        elif self._own_writes_suffice(now):
+            self._take_read([self.own.last_written] if self.own.last_written else [])  # nobody else wrote one
+        elif self._carried_suffice(now):
+            self._take_read(self.leadership.carried)
+            self.known_until = self.leadership.carried_at
+        else:
+            await self._read_since(self._cursor or now - self.horizon)
+            self._read_at = now
         self._absorb_own()
         if self.first_slot is None:
             self.first_slot = self.index.oldest_slot()
         self._led_under = self.leadership.generation if self.leadership.holds(now) else None
         self.index.prune(now - self.horizon)
+        self._compute(now)
+
+    def take_own(self, doc: Mapping[str, Any], now: datetime) -> None:
+        """A heartbeat this instance just wrote: counted at once, no read."""
+        if not self.loaded:
+            return  # the first refresh reads it with the rest
+        self._absorb_own()
+        if self.first_slot is None:
+            self.first_slot = self.index.oldest_slot()
+        self._compute(now)
+
+    def _compute(self, now: datetime) -> None:
         planned = self.maintenance()
         self.windows = {name: self.index.window_outside(*self.bounds(now, name), planned) for name in self.spans}
+
+    def _carried_suffice(self, now: datetime) -> bool:
+        """True when the heartbeats on the lease join up with those held (nothing can be missing
+        between them), the lease is current, and the last read of the collection is recent enough."""
+        carried, seen = self.leadership.carried, self.leadership.observed
+        if seen is not None and seen.holder == self.leadership.instance_id:
+            return False  # ours: what we carry is what we wrote
+        if not carried or self.leadership.carried_at is None or seen is None or seen.lease_until <= now:
+            return False
+        if now - self.leadership.carried_at > timedelta(seconds=2 * self.leadership.renew):
+            return False  # the leader stopped renewing: what it carried is not the whole story
+        if self._read_at is None or now - self._read_at >= SAFETY_READ:
+            return False
+        return self._cursor is not None and carried[0]["ts"] <= self._cursor
+
+    def _take_read(self, docs: Any) -> None:
+        for doc in docs:
+            self.index.add(doc)
+            ts = usable_ts(doc)
+            if ts is not None and (self._cursor is None or ts > self._cursor):
+                self._cursor = ts
 
     async def _load(self, now: datetime) -> None:
         first = await self.store.query(self.collection, order_by=[Order("ts")], limit=1)
         if first:
             self.first_slot = slot_start(first[0].get("ts"), self.interval)
         newest = await self.store.query(self.collection, order_by=[Order("ts", descending=True)], limit=1)
-        self.index.add_all(doc.data for doc in newest)
+        self._take_read(doc.data for doc in newest)
         where = [Filter("ts", ">=", now - self.horizon)]
         async for doc in self.store.stream(self.collection, where=where, order_by=[Order("ts")], page_size=PAGE):
-            self.index.add(doc.data)
+            self._take_read([doc.data])
         self.loaded = True
 
     async def _read_since(self, cursor: datetime) -> None:
         where = [Filter("ts", ">", cursor)]
         async for doc in self.store.stream(self.collection, where=where, order_by=[Order("ts")], page_size=PAGE):
-            self.index.add(doc.data)
+            self._take_read([doc.data])
 
     def _own_writes_suffice(self, now: datetime) -> bool:
         """True while this instance has led, under one lease generation, since the last refresh
@@ -122,6 +177,11 @@ class HeartbeatFeed:
         self._absorbed_total = self.own.written_total
 
 
+def is_manual(doc: Mapping[str, Any]) -> bool:
+    """A run someone asked for (``longrun probe run``, the admin API), not the schedule's."""
+    return doc.get("trigger") == "manual"
+
+
 class ProbeFeed:
     """The newest result and failure streak per probe type, and this instance's own runs."""
 
@@ -131,7 +191,8 @@ class ProbeFeed:
         self.store, self.collection = runtime.store, runtime.paths.probes
         self.runner = runtime.probes
         self.me, self.since = runtime.identity.instance_id, runtime.started_at
-        self.history = ProbeHistory()
+        self.history = ProbeHistory()  # scheduled runs only: manual ones never replace the schedule's state
+        self.manual: dict[str, Mapping[str, Any]] = {}  # the newest manual run per type, shown apart
         self.own_runs: Counter[tuple[str, str]] = Counter()
         self.loaded = False
         self._newest: datetime | None = None  # newest ts read from the store
@@ -142,6 +203,15 @@ class ProbeFeed:
         """This instance's latest results, straight from memory: no read."""
         for doc in list(self.runner.last.values()):
             self._take(doc)
+
+    def take_own(self, doc: Mapping[str, Any]) -> None:
+        """A result this instance just wrote: shown at once, no read."""
+        self._take(doc)
+
+    def newest(self, probe_type: str) -> Mapping[str, Any] | None:
+        """The newest result of the schedule or of a manual run, whichever is newer."""
+        docs = [d for d in (self.history.newest(probe_type), self.manual.get(probe_type)) if d is not None]
+        return max(docs, key=lambda d: d["ts"], default=None)
 
     async def refresh(self, now: datetime) -> None:
         if not self.loaded:
@@ -163,7 +233,7 @@ class ProbeFeed:
             page = await self.store.query(self.collection, where=where, order_by=order, limit=PROBE_PAGE, start_after=after)
             for doc in page:
                 self._take_stored(doc.data)
-                if doc.get("result") == "PASS":
+                if doc.get("result") == "PASS" and not is_manual(doc.data):
                     return
             if len(page) < PROBE_PAGE:
                 return
@@ -181,8 +251,13 @@ class ProbeFeed:
         self._take(doc)
 
     def _take(self, doc: Mapping[str, Any]) -> None:
-        self.history.add(doc)
         key, ts = doc.get("probeKey"), usable_ts(doc)
+        if is_manual(doc):
+            held = self.manual.get(str(doc.get("type")))
+            if ts is not None and (held is None or ts > held["ts"]):
+                self.manual[str(doc.get("type"))] = doc
+            return  # not in the streak, not in probe_runs: a manual run is not the schedule's state
+        self.history.add(doc)
         if doc.get("instanceId") != self.me or ts is None or ts < self.since or key in self._counted:
             return
         self._counted[key] = ts

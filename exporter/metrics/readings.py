@@ -25,7 +25,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable, Mapping, Union
 
 from exporter.domain.runtime_config import thresholds
-from exporter.metrics.catalog import PROBE_TYPES
+from exporter.metrics.catalog import PROBE_TYPES, WINDOWS
 from exporter.metrics.refresh import RefreshLoop
 from exporter.metrics.sources import MetricSources
 
@@ -81,6 +81,25 @@ def _per_window(scene: Scene, figure: Callable[[Any], float | None]) -> dict[tup
     return out
 
 
+NAN = float("nan")
+
+
+def heartbeat_coverage(scene: Scene) -> dict[tuple[str, ...], float]:
+    """0-1 per window; NaN (no figure) for a window with no expected slot or not computed yet, never 0."""
+    windows = scene.refresh.heartbeats.windows
+    out = {}
+    for window in WINDOWS:
+        result = windows.get(window)
+        out[(window,)] = float(result.coverage) if result is not None and result.expected and result.coverage is not None else NAN
+    return out
+
+
+def heartbeat_max_gap(scene: Scene) -> dict[tuple[str, ...], float]:
+    """Seconds per window; NaN while the window holds no expected slot."""
+    windows = scene.refresh.heartbeats.windows
+    return {(w,): float(r.max_gap_sec) if (r := windows.get(w)) is not None and r.expected else NAN for w in WINDOWS}
+
+
 def heartbeat_drift(scene: Scene) -> float:
     own = scene.parts.heartbeat.last_written
     drift = number(own.get("driftSec")) if own else None
@@ -105,6 +124,20 @@ def _per_probe(scene: Scene, figure: Callable[[Mapping[str, Any]], float | None]
         if value is not None:
             out[(probe_type,)] = value
     return out
+
+
+def probe_success(scene: Scene) -> dict[tuple[str, ...], float]:
+    """1 PASS, 0 FAIL, per the newest scheduled run; NaN while never run or when it was SKIP
+    (not configured: ``probe_skipped`` says so). Manual runs never count here."""
+    verdict = {"PASS": 1.0, "FAIL": 0.0}
+    return {(t,): verdict.get(doc.get("result"), NAN) if (doc := scene.refresh.probes.history.newest(t)) else NAN
+            for t in _probe_types(scene)}
+
+
+def probe_skipped(scene: Scene) -> dict[tuple[str, ...], float]:
+    """1 when the newest scheduled run was SKIP, 0 when it ran; NaN while never run."""
+    return {(t,): float(doc.get("result") == "SKIP") if (doc := scene.refresh.probes.history.newest(t)) else NAN
+            for t in _probe_types(scene)}
 
 
 def probe_latency(doc: Mapping[str, Any]) -> float | None:
@@ -221,14 +254,14 @@ READERS: dict[str, Reader] = {
     # heartbeats
     "heartbeat_last_timestamp_seconds": heartbeat_last_timestamp,
     "heartbeat_interval_seconds": lambda s: s.parts.heartbeat_interval,
-    "heartbeat_max_gap_seconds": lambda s: _per_window(s, lambda r: r.max_gap_sec),
-    "heartbeat_coverage_ratio": lambda s: _per_window(s, lambda r: r.coverage),
+    "heartbeat_max_gap_seconds": heartbeat_max_gap,
+    "heartbeat_coverage_ratio": heartbeat_coverage,
     "heartbeat_missed": lambda s: _per_window(s, lambda r: r.missed),
     "heartbeat_drift_seconds": heartbeat_drift,
     "heartbeats_written": lambda s: s.parts.heartbeat.written_total,
     # probes
-    "probe_success": lambda s: _per_probe(s, lambda d: float(d.get("result") == "PASS")),
-    "probe_skipped": lambda s: _per_probe(s, lambda d: float(d.get("result") == "SKIP")),
+    "probe_success": probe_success,
+    "probe_skipped": probe_skipped,
     "probe_last_run_timestamp_seconds": lambda s: _per_probe(s, lambda d: epoch(d.get("ts"))),
     "probe_latency_seconds": lambda s: _per_probe(s, probe_latency),
     "probe_consecutive_failures": probe_consecutive_failures,

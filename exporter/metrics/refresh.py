@@ -94,6 +94,9 @@ class RefreshLoop:
         self.maintenance = MaintenanceFeed(runtime)
         self.heartbeats.maintenance = self.maintenance.spans
         self.acks = AckFeed(runtime)
+        # The leader's own writes reach /metrics and the page at once, not at the next tick.
+        runtime.heartbeat.state.listeners.append(lambda doc: self.heartbeats.take_own(doc, self.clock.now()))
+        runtime.probes.listeners.append(self.probes.take_own)
         self.stats = JobStats()
         self.refreshed = asyncio.Event()  # set after every pass; for waiters such as tests
         self._parts = (

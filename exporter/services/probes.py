@@ -34,6 +34,7 @@ from exporter.domain.documents import Identity
 from exporter.domain.slots import iso, probe_key
 from exporter.domain.vocabulary import PROBE_TYPES
 from exporter.services.config import ConfigSource
+from exporter.services.listeners import tell
 from exporter.settings import Settings
 from exporter.store import DocumentStore, NotFound, Paths, PreconditionFailed, StoreError
 from exporter.target import TargetClient
@@ -115,6 +116,8 @@ class ProbeRunner:
         self.generation, self.session, self.inbound = generation, session, inbound
         self.target = target  # the heartbeat's client too: one per process
         self.last: dict[str, dict[str, Any]] = {}
+        # Called with each result this instance stores, at once (the metrics and the page take it in memory).
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
     async def run(self, probe_type: str, *, slot: datetime | None = None) -> dict[str, Any]:
         """Run one probe now and store its result. ``slot`` given: the scheduled run of that slot."""
@@ -141,6 +144,7 @@ class ProbeRunner:
         }
         await self.store.create(self.paths.probe(key), doc)
         self.last[probe_type] = doc
+        tell(self.listeners, doc)
         level = logging.INFO if outcome.result != "FAIL" else logging.WARNING
         log.log(level, "🔎 Probe %s: %s%s", key, outcome.result, f" ({outcome.error})" if outcome.error else "")
         return doc

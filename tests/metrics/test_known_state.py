@@ -1,5 +1,6 @@
 """A scrape after a refresh shows exactly the store state a leader built: names, labels, values."""
 
+import math
 from datetime import date, timedelta
 
 from exporter.domain.heartbeats import analyze_heartbeats
@@ -22,7 +23,7 @@ async def build_state(cluster, clock):
     failures = []
     for _ in range(2):
         clock.advance_sync(1)
-        failures.append(await runtime.probes.run("outbound"))
+        failures.append(await runtime.probes.run("outbound", slot=clock.now()))  # scheduled runs
     a.store.fail_writes_under = None
     await runtime.incidents.detect("probe_fail", "outbound", reason="2 in a row", source="monitor")
     logged_out, _ = await runtime.incidents.detect("logged_out", "acct-1", reason="qr", source="alertmanager")
@@ -62,7 +63,8 @@ async def test_probe_figures_show_the_newest_result_streak_and_runs(cluster, clo
     assert value(families, "longrun_probe_consecutive_failures", type="outbound") == 2
     assert value(families, "longrun_probe_last_run_timestamp_seconds", type="outbound") == failures[-1]["ts"].timestamp()
     assert value(families, "longrun_probe_skipped", type="queue") == 1
-    assert value(families, "longrun_probe_success", type="queue") == 0
+    assert math.isnan(value(families, "longrun_probe_success", type="queue"))  # SKIP: not configured, not FAIL
+    assert value(families, "longrun_probe_skipped", type="outbound") == 0
     assert value(families, "longrun_probe_latency_seconds", type="inbound") == 0
     runs = {("outbound", "PASS"): 1, ("outbound", "FAIL"): 2, ("queue", "SKIP"): 1, ("inbound", "SKIP"): 1}
     for probe_type in ("outbound", "queue", "inbound"):
@@ -124,3 +126,24 @@ async def test_newest_rollup_reaches_an_instance_that_did_not_write_it(cluster, 
     assert value(families, "longrun_rollup_last_day_timestamp_seconds") == midnight.timestamp()
     assert value(families, "longrun_rollup_uptime_ratio") == a.runtime.rollups.last_written["uptimeRatio"]
     assert value(families, "longrun_leader") == 0
+
+
+async def test_a_manual_run_is_shown_apart_and_never_replaces_the_scheduled_state(cluster, clock):
+    a, exporter, _ = await build_state(cluster, clock)
+    a.store.fail_writes_under = None
+    clock.advance_sync(1)
+    scheduled_pass = await a.runtime.probes.run("outbound", slot=clock.now())
+    clock.advance_sync(1)
+    a.store.fail_writes_under = f"{ROOT}/state"
+    manual_fail = await a.runtime.probes.run("outbound")  # `longrun probe run outbound` / the admin API
+    a.store.fail_writes_under = None
+    families = exporter.scrape()  # no refresh: the leader's own results count at once
+    assert manual_fail["trigger"] == "manual" and manual_fail["result"] == "FAIL"
+    assert value(families, "longrun_probe_success", type="outbound") == 1
+    assert value(families, "longrun_probe_consecutive_failures", type="outbound") == 0
+    assert value(families, "longrun_probe_last_run_timestamp_seconds", type="outbound") == scheduled_pass["ts"].timestamp()
+    assert exporter.refresh.probes.manual["outbound"]["probeKey"] == manual_fail["probeKey"]
+    await exporter.refresh.refresh_once()  # read back from the store: still apart
+    families = exporter.scrape()
+    assert value(families, "longrun_probe_success", type="outbound") == 1
+    assert value(families, "longrun_probe_runs_total", type="outbound", result="FAIL") == 2  # the scheduled two only
