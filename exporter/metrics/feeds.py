@@ -48,7 +48,17 @@ PROBE_PAGE = 10
 # four fields: a page of 1000 decoded at once made each refresh under an alert storm allocate
 # megabytes the allocator never gave back (RSS grew with the incidents of the last minutes).
 INCIDENT_PAGE = 100
-INCIDENT_FIELDS = ("incidentId", "tsStart", "type", "severity")
+INCIDENT_FIELDS = ("incidentId", "tsStart", "type", "severity", "status", "subject", "reason", "owner", "source",
+                   "tsAck", "tsEnd", "mttrSec")
+REASON_KEPT = 300  # characters of an incident's reason kept for the page
+
+
+def compact_incident(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The few fields of an incident the metrics and the status page show, the reason shortened."""
+    kept = {key: data.get(key) for key in INCIDENT_FIELDS}
+    if isinstance(kept["reason"], str) and len(kept["reason"]) > REASON_KEPT:
+        kept["reason"] = kept["reason"][:REASON_KEPT] + "…"
+    return kept
 # A standby living on the heartbeats carried by the lease still reads the collection this often.
 SAFETY_READ = timedelta(hours=1)
 # Probe results of another instance may land a little after a newer one was read.
@@ -193,6 +203,7 @@ class ProbeFeed:
         self.me, self.since = runtime.identity.instance_id, runtime.started_at
         self.history = ProbeHistory()  # scheduled runs only: manual ones never replace the schedule's state
         self.manual: dict[str, Mapping[str, Any]] = {}  # the newest manual run per type, shown apart
+        self.day: dict[str, dict[str, Mapping[str, Any]]] = {}  # type -> probeKey -> scheduled run of the last 24 h
         self.own_runs: Counter[tuple[str, str]] = Counter()
         self.loaded = False
         self._newest: datetime | None = None  # newest ts read from the store
@@ -217,6 +228,7 @@ class ProbeFeed:
         if not self.loaded:
             for probe_type in PROBE_TYPES:
                 await self._load_type(probe_type)
+            await self._read_since(now - DAY)  # the last 24 h of runs, for the page's bars (once)
             self.loaded = True
         else:
             await self._read_since(self._cursor)
@@ -258,6 +270,12 @@ class ProbeFeed:
                 self.manual[str(doc.get("type"))] = doc
             return  # not in the streak, not in probe_runs: a manual run is not the schedule's state
         self.history.add(doc)
+        if ts is not None and isinstance(key, str):
+            runs = self.day.setdefault(str(doc.get("type")), {})
+            runs[key] = {k: doc.get(k) for k in ("probeKey", "ts", "result", "error", "latencyMs", "slotStart")}
+            cutoff = max(ts, self._newest or ts) - DAY
+            for old in [k for k, d in runs.items() if d["ts"] < cutoff]:
+                del runs[old]
         if doc.get("instanceId") != self.me or ts is None or ts < self.since or key in self._counted:
             return
         self._counted[key] = ts
@@ -282,7 +300,7 @@ class OpenIncidentsFeed:
 
     async def refresh(self, now: datetime) -> None:
         where = [Filter("status", "in", list(ACTIVE_STATUSES))]
-        docs = [{key: doc.data.get(key) for key in INCIDENT_FIELDS}
+        docs = [compact_incident(doc.data)
                 async for doc in self.store.stream(self.collection, where=where, page_size=INCIDENT_PAGE)]
         self.view.set_open(docs, now)
 
@@ -318,7 +336,7 @@ class RecentIncidentsFeed:
             where, order = [Filter("createdAt", ">=", self._read_at - self.OVERLAP)], Order("createdAt")
         known = {} if full else self._known
         async for doc in self.store.stream(self.collection, where=where, order_by=[order], page_size=INCIDENT_PAGE):
-            compact = {key: doc.data.get(key) for key in INCIDENT_FIELDS}
+            compact = compact_incident(doc.data)
             if isinstance(compact["incidentId"], str):
                 known[compact["incidentId"]] = compact
         cutoff = now - DAY
@@ -330,15 +348,42 @@ class RecentIncidentsFeed:
 
 
 class RollupFeed:
-    """The newest daily rollup."""
+    """The daily rollups of the last ``DAYS`` days (the status page's history), the newest apart.
+
+    The first refresh reads them all (``DAYS`` + 1 reads, once); later ones only the newest two
+    (a day is rolled up once, and re-written when forced).
+    """
 
     name = "rollups"
+    DAYS = 90
 
     def __init__(self, runtime: Runtime) -> None:
         self.store, self.collection = runtime.store, runtime.paths.rollups
+        self.own = runtime.rollups
         self.newest: dict[str, Any] | None = None
+        self.days: dict[str, dict[str, Any]] = {}  # "YYYY-MM-DD" -> rollup
+        self.loaded = False
 
     async def refresh(self, now: datetime) -> None:
-        docs = await self.store.query(self.collection, order_by=[Order("date", descending=True)], limit=1)
-        if docs:
-            self.newest = docs[0].data
+        limit = 2 if self.loaded else self.DAYS + 1
+        docs = await self.store.query(self.collection, order_by=[Order("date", descending=True)], limit=limit)
+        for doc in docs:
+            self._take(doc.data)
+        self.loaded = True
+        first = (now - timedelta(days=self.DAYS + 1)).date().isoformat()
+        self.days = {day: doc for day, doc in self.days.items() if day >= first}
+
+    def held(self) -> list[dict[str, Any]]:
+        """The rollups held, this instance's newest own one included, oldest first."""
+        own = getattr(self.own, "last_written", None)
+        if isinstance(own, Mapping):
+            self._take(own)
+        return [self.days[day] for day in sorted(self.days)]
+
+    def _take(self, doc: Mapping[str, Any]) -> None:
+        day = doc.get("date")
+        if not isinstance(day, str):
+            return
+        self.days[day] = dict(doc)
+        if self.newest is None or day >= str(self.newest.get("date")):
+            self.newest = self.days[day]

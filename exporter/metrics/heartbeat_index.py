@@ -109,6 +109,11 @@ class HeartbeatIndex:
             self._known.discard(slot)
         del self._slots[:cut]
 
+    def written_between(self, start: datetime, end: datetime) -> set[datetime]:
+        """The written slots starting in [start, end)."""
+        lo, hi = bisect.bisect_left(self._slots, _ms(start)), bisect.bisect_left(self._slots, _ms(end))
+        return {_from_ms(slot) for slot in self._slots[lo:hi]}
+
     def window(self, start: datetime, end: datetime) -> HeartbeatResult:
         """Expected, written and max gap for [start, end), by the domain's rules: gaps
         run between consecutive heartbeats (the one before the window, when the index

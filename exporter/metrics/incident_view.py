@@ -19,6 +19,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
+from exporter.domain.incidents import ACTIVE_STATUSES
+
 DAY = timedelta(hours=24)
 _REMEMBER = DAY + timedelta(hours=1)  # ids seen are kept a little past the 24 h window
 
@@ -43,8 +45,8 @@ class IncidentView:
 
     def __init__(self) -> None:
         self.opened: Counter[tuple[str, str]] = Counter()
-        self._open: list[tuple[str, str]] = []
-        self._open_ids: set[str] = set()
+        self._open: dict[str, Mapping[str, Any]] = {}  # incidentId -> the fields the metrics and the page keep
+        self._recent_docs: dict[str, Mapping[str, Any]] = {}
         self._recent: dict[str, datetime] = {}  # incidentId -> tsStart, last 24 h
         self._seen: dict[str, datetime | None] = {}  # incidentId -> tsStart
         self._loaded: set[str] = set()
@@ -52,8 +54,7 @@ class IncidentView:
     def set_open(self, docs: Iterable[Any], now: datetime) -> None:
         """Replace the open incidents with ``docs`` (status open or acknowledged)."""
         docs = _usable(docs)
-        self._open = [labels(d) for d in docs]
-        self._open_ids = {d["incidentId"] for d in docs}
+        self._open = {d["incidentId"]: d for d in docs}
         for doc in docs:
             start = _start(doc)
             if start is not None and start >= now - DAY:
@@ -64,10 +65,37 @@ class IncidentView:
         """Replace the incidents of the last 24 h with ``docs`` (tsStart >= now - 24 h)."""
         docs = _usable(docs)
         self._recent = {d["incidentId"]: s for d in docs if (s := _start(d)) is not None}
+        self._recent_docs = {d["incidentId"]: d for d in docs}
         self._observe(docs, "recent", now)
 
+    def take(self, doc: Mapping[str, Any], now: datetime) -> None:
+        """An incident this instance just wrote (opened, changed, resolved): shown at once, no read."""
+        if not isinstance(doc.get("incidentId"), str):
+            return
+        incident_id = doc["incidentId"]
+        if doc.get("status") in ACTIVE_STATUSES:
+            self._open[incident_id] = doc
+        else:
+            self._open.pop(incident_id, None)
+        start = _start(doc)
+        if start is not None and start >= now - DAY:
+            self._recent[incident_id] = start
+            self._recent_docs[incident_id] = doc
+        if incident_id not in self._seen:
+            self._seen[incident_id] = start
+            if len(self._loaded) == 2:
+                self.opened[labels(doc)] += 1
+
     def open_counts(self) -> Counter[tuple[str, str]]:
-        return Counter(self._open)
+        return Counter(labels(d) for d in self._open.values())
+
+    def open_docs(self) -> list[Mapping[str, Any]]:
+        """Every open or acknowledged incident known (the fields kept by the feeds)."""
+        return list(self._open.values())
+
+    def recent_docs(self) -> list[Mapping[str, Any]]:
+        """The incidents that started in the last 24 h (resolved ones carry tsEnd and mttrSec)."""
+        return list(self._recent_docs.values())
 
     def started_within(self, now: datetime, period: timedelta = DAY) -> int:
         return sum(1 for start in self._recent.values() if now - period <= start <= now)
@@ -86,6 +114,6 @@ class IncidentView:
     def _forget_old(self, now: datetime) -> None:
         """Drop ids that can no longer come back: not open and started over 25 h ago."""
         cutoff = now - _REMEMBER
-        stale = [i for i, start in self._seen.items() if i not in self._open_ids and (start is None or start < cutoff)]
+        stale = [i for i, start in self._seen.items() if i not in self._open and (start is None or start < cutoff)]
         for incident_id in stale:
             del self._seen[incident_id]

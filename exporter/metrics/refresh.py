@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from exporter.jobs.scheduler import JobStats
-from exporter.metrics.feeds import HeartbeatFeed, OpenIncidentsFeed, ProbeFeed, RecentIncidentsFeed, RollupFeed
+from exporter.metrics.feeds import compact_incident, HeartbeatFeed, OpenIncidentsFeed, ProbeFeed, RecentIncidentsFeed, RollupFeed
 from exporter.metrics.incident_view import IncidentView
 from exporter.metrics.ack_feed import AckFeed
 from exporter.metrics.maintenance_feed import MaintenanceFeed
@@ -97,6 +97,7 @@ class RefreshLoop:
         # The leader's own writes reach /metrics and the page at once, not at the next tick.
         runtime.heartbeat.state.listeners.append(lambda doc: self.heartbeats.take_own(doc, self.clock.now()))
         runtime.probes.listeners.append(self.probes.take_own)
+        runtime.incidents.listeners.append(lambda doc: self.incidents.take(compact_incident(doc), self.clock.now()))
         self.stats = JobStats()
         self.refreshed = asyncio.Event()  # set after every pass; for waiters such as tests
         self._parts = (

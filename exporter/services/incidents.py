@@ -28,6 +28,7 @@ from exporter.domain import incidents as rules
 from exporter.domain.response import stamp_ack
 from exporter.domain.vocabulary import notified_key
 from exporter.services.config import ConfigSource
+from exporter.services.listeners import Listener, tell
 from exporter.store import AlreadyExists, DocumentStore, Filter, NotFound, Order, Paths, Transaction, Write
 from exporter.store.base import MAX_BATCH
 
@@ -96,6 +97,8 @@ class IncidentService:
         self.store, self.paths, self.clock = store, paths, clock
         self.config, self.notifier = config, notifier
         self.counters = IncidentCounters({}, {})
+        # Called with each incident this instance writes, at once (the metrics and the page take it in memory).
+        self.listeners: list[Listener] = []
 
     def _index_path(self, key: str) -> str:
         return self.paths.incident_key(key)
@@ -319,6 +322,7 @@ class IncidentService:
 
     async def _deliver(self, doc: dict[str, Any]) -> None:
         """Announce every recorded change not yet announced, then record that it was."""
+        tell(self.listeners, doc)  # every write reaches here first: shown at once, then delivered
         notified = dict(doc.get("notified") or {})
         pending = [(i, c) for i, c in enumerate(doc.get("changes", [])) if c in NOTIFY_CHANGES and notified_key(i, c) not in notified]
         for index, change in pending:
@@ -332,6 +336,7 @@ class IncidentService:
         """``_deliver`` for many incidents, the announcements recorded in batches."""
         updates = []
         for doc in docs:
+            tell(self.listeners, doc)  # shown at once, then delivered
             notified = dict(doc.get("notified") or {})
             pending = [(i, c) for i, c in enumerate(doc.get("changes", []))
                        if c in NOTIFY_CHANGES and notified_key(i, c) not in notified]
