@@ -1,24 +1,31 @@
 """How report figures read: one formatter per kind of number, shared by every renderer.
 
     >>> pct(99.87654), seconds(2760), ratio(0.5)
-    ('99.877%', '2760 s (46m)', '50.00%')
-    >>> pct(None)
-    'n/a'
+    ('99.87%', '2760 s (46m)', '50.00%')
+    >>> pct(None), ratio(0.99996)
+    ('n/a', '99.99%')
+
+Percentages are floored to ``exporter.domain.percent.PRECISION`` decimals, the
+same as the status page: 100.00% means nothing was missed.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from exporter.domain.percent import PRECISION, floor_percent
+
 NA = "n/a"
 
 
-def pct(value: float | None, digits: int = 3) -> str:
-    return NA if value is None else f"{value:.{digits}f}%"
+def pct(value: float | None, digits: int = PRECISION) -> str:
+    """A value already in percent (uptimePct), floored."""
+    return NA if value is None else floor_percent(value / 100, digits) or NA
 
 
 def ratio(value: float | None) -> str:
-    return NA if value is None else f"{value:.2%}"
+    """A 0-1 ratio as a percentage, floored."""
+    return NA if value is None else floor_percent(value) or NA
 
 
 def seconds(value: float | None) -> str:

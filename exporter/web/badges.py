@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from exporter.web.status_render import environment
+from exporter.templating import environment
 
 MAX_AGE = 60
 NAMES = ("status", "heartbeat", "uptime-24h", "uptime-7d", "uptime-30d", "uptime-90d", "outbound", "queue", "inbound")
@@ -62,7 +62,7 @@ def svg(doc: Mapping[str, Any]) -> str:
     label_width, message_width = 10 + 7 * len(doc["label"]), 10 + 7 * len(doc["message"])
     shape = {**doc, "label_width": label_width, "message_width": message_width, "width": label_width + message_width,
              "hex": COLORS.get(doc["color"], COLORS["lightgrey"])}
-    return environment().get_template("badge.svg.j2").render(b=shape)
+    return environment("exporter.web").get_template("badge.svg.j2").render(b=shape)
 
 
 def _unknown(name: str) -> web.Response:

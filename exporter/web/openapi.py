@@ -255,9 +255,9 @@ def public_routes() -> dict[str, Any]:
         "/health": {"get": {"summary": "Liveness with uptime.", "security": [{}],
                             "responses": {"200": json_body(ANY_OBJECT)}}},
         "/metrics": {"get": {"summary": "Prometheus exposition, from memory.", "security": [{}], "responses": text}},
-        "/": {"get": {"summary": "Human status page (HTML, reloads every 30 s).", "security": READ_SECURITY,
-                      "responses": {"200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}},
-                                    **errors(401, 403)}}},
+        "/": {"get": {"summary": "Human status page (HTML, reloads every 30 s; from memory, open to all).",
+                      "security": [{}],
+                      "responses": {"200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
         "/api/alertmanager": {"post": {
             "summary": "Alertmanager webhook (payload version 4).", "security": [{"webhookAuth": []}, {}],
             "requestBody": {"required": True, "content": {JSON: {"schema": webhook_payload()}}},
@@ -270,8 +270,48 @@ def public_routes() -> dict[str, Any]:
     }
 
 
+def status_routes() -> dict[str, Any]:
+    """GET /api/status and the badges (exporter.web.status_page, exporter.web.badges): open to all, from memory."""
+    from exporter.web.badges import NAMES
+
+    ratio = {"type": "number", "minimum": 0, "maximum": 1, "nullable": True,
+             "description": "0-1, as computed (null: nothing to compute it from)"}
+    percent = {"type": "string", "nullable": True, "description": "ratio x 100 floored to 2 decimals, e.g. '99.99%'"}
+    period = {"type": "object", "properties": {"days": {"type": "integer"}, "uptimeRatio": ratio, "uptimePercent": percent,
+                                               "coverageRatio": ratio, "coveragePercent": percent}}
+    view = {"type": "object", "required": ["generatedAt", "headline", "heartbeat", "probes", "incidents", "history",
+                                           "maintenance", "configuration"], "properties": {
+        "generatedAt": {"type": "string", "format": "date-time"},
+        "headline": {"type": "object", "properties": {
+            "level": {"type": "string", "enum": ["ok", "limited", "warn", "bad"]}, "title": {"type": "string"},
+            "reasons": {"type": "array", "items": {"type": "string"}}, "checked": {"type": "array", "items": {"type": "string"}}}},
+        "heartbeat": ANY_OBJECT, "probes": {"type": "array", "items": ANY_OBJECT},
+        "incidents": {"type": "object", "properties": {"openCount": {"type": "integer", "minimum": 0},
+                                                       "open": {"type": "array", "items": ANY_OBJECT},
+                                                       "recentlyResolved": {"type": "array", "items": ANY_OBJECT}}},
+        "history": {"type": "object", "properties": {"days": {"type": "array", "items": ANY_OBJECT},
+                                                     "uptime": {"type": "object", "additionalProperties": period}}},
+        "maintenance": {"type": "object", "nullable": True}, "configuration": ANY_OBJECT,
+    }}
+    shield = {"type": "object", "required": ["schemaVersion", "label", "message", "color"], "properties": {
+        "schemaVersion": {"type": "integer", "enum": [1]}, "label": {"type": "string"}, "message": {"type": "string"},
+        "color": {"type": "string"}}}
+    name = path_param("name", {"type": "string", "enum": list(NAMES)}, "Which badge.")
+    return {
+        "/api/status": {"get": {"summary": "The status page's data as JSON (ratio and percent fields named as such).",
+                                "security": [{}], "responses": {"200": json_body(view), **errors(400)}}},
+        "/badges/{name}.json": {"get": {"summary": "A badge in the shields.io endpoint schema (Cache-Control max-age=60).",
+                                        "security": [{}], "parameters": [name],
+                                        "responses": {"200": json_body(shield), **errors(404)}}},
+        "/badges/{name}.svg": {"get": {"summary": "A badge as SVG (Cache-Control max-age=60).", "security": [{}],
+                                       "parameters": [name],
+                                       "responses": {"200": {"description": "OK", "content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+                                                     **errors(404)}}},
+    }
+
+
 def build() -> dict[str, Any]:
-    paths = {**public_routes(), **admin_reads(), **maintenance_routes()}
+    paths = {**public_routes(), **admin_reads(), **maintenance_routes(), **status_routes()}
     for path, operations in admin_writes().items():
         paths.setdefault(path, {}).update(operations)
     for operations in paths.values():  # what the server answers before any route (exporter/web/host_check.py)

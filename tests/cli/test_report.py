@@ -106,7 +106,7 @@ def test_markdown_is_the_default_and_lists_each_window(sqlite_cli):
     sqlite_cli.simulate("--target-down", "2026-03-10T10:00:00Z+30m", days=2, end=END)
     out = sqlite_cli.ok("report", "--window", "2d,7d", "--end", END).out
     assert out.startswith("# Long-run report 2026-03-04 .. 2026-03-10")
-    assert "| 2d (2026-03-09 .. 2026-03-10) | **FAIL** | 98.958% | 99.8% |" in out
+    assert "| 2d (2026-03-09 .. 2026-03-10) | **FAIL** | 98.95% | 99.8% |" in out
     assert "| 7d (2026-03-04 .. 2026-03-10) | **INSUFFICIENT_DATA** |" in out
     assert "- uptime 98.958% below target 99.8%" in out
 

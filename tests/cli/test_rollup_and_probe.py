@@ -17,7 +17,7 @@ def test_rollup_writes_a_missing_day_and_keeps_an_existing_one(cli):
     assert (first["date"], first["writtenHb"], first["expectedHb"], first["uptimePct"]) == (DAY, 1440, 1440, 100.0)
     again = cli.ok("rollup", "--date", DAY)
     assert "exists already; kept (recompute it with --force)" in again.out
-    assert again.out.rstrip().endswith(f"rollup {DAY}: written 1440/1440 heartbeats, uptime 100.000%, coverage "
+    assert again.out.rstrip().endswith(f"rollup {DAY}: written 1440/1440 heartbeats, uptime 100.00%, coverage "
                                        "100.00%, max gap 60 s (1m), incidents 0")
 
 
