@@ -1,7 +1,8 @@
 """Store reads and writes per simulated day, leader plus standby, at default settings.
 
 Runs the real job loop of two instances on one embedded store through a whole
-day on a fake clock, and counts every call as Firestore would bill it
+day on a fake clock, with Alertmanager's Watchdog delivered to the leader's
+webhook bridge every minute, and counts every call as Firestore would bill it
 (``exporter.store.instrumented``). Prints the totals beside the Firestore free
 tier (20,000 writes and 50,000 reads a day) for the job loop alone and with
 the metrics refresh loop both instances run, and, as the baseline measured in
@@ -24,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from alerting.alertmanager.payload import parse_payload  # noqa: E402
 from exporter.clock import FakeClock  # noqa: E402
 from exporter.jobs.scheduler import run_together  # noqa: E402
 from exporter.metrics.refresh import RefreshLoop  # noqa: E402
@@ -33,6 +35,37 @@ from exporter.store.sqlite import SqliteStore  # noqa: E402
 
 FREE_WRITES, FREE_READS = 20_000, 50_000
 GOAL = 3_000
+
+
+def watchdog_payload(now: datetime) -> dict:
+    """Alertmanager's Watchdog notification, as the shipped rules make it fire all the time."""
+    return {"version": "4", "status": "firing", "receiver": "longrun", "groupKey": '{}:{alertname="Watchdog"}',
+            "groupLabels": {"alertname": "Watchdog"}, "commonLabels": {"alertname": "Watchdog"}, "commonAnnotations": {},
+            "externalURL": "http://alertmanager:9093", "truncatedAlerts": 0,
+            "alerts": [{"status": "firing", "labels": {"alertname": "Watchdog", "severity": "none"}, "annotations": {},
+                        "startsAt": (now - timedelta(hours=1)).isoformat(), "endsAt": "0001-01-01T00:00:00Z",
+                        "generatorURL": "http://prometheus:9090/graph", "fingerprint": "watchdog"}]}
+
+
+class _WatchdogDriver:
+    """Delivers the Watchdog to the leader's webhook bridge every minute, as Alertmanager does."""
+
+    def __init__(self, runtime: Runtime, clock: FakeClock) -> None:
+        self.runtime, self.clock = runtime, clock
+        self.due = clock.now()
+        self.received = 0
+
+    def next_wake(self) -> datetime:
+        return self.due
+
+    async def step(self) -> None:
+        if self.clock.now() >= self.due:
+            await self.runtime.alerts.receive(parse_payload(watchdog_payload(self.clock.now())))
+            self.received += 1
+            self.due = self.clock.now() + timedelta(seconds=60)
+
+    async def drain(self) -> None:
+        return None
 
 
 class _RefreshDriver:
@@ -69,6 +102,7 @@ async def simulate(days: float, watch: bool, refresh: bool = False) -> dict[str,
             for loop in loops:
                 await loop.refresh_once()  # the one-off load at start, excluded below
             drivers += [_RefreshDriver(loop) for loop in loops]
+        drivers.append(_WatchdogDriver(runtimes[0], clock))
         base = {r.identity.instance_id: (r.store.usage.reads, r.store.usage.writes + r.store.usage.deletes) for r in runtimes}
         await run_together(clock, drivers, start + timedelta(days=days))
         usage = {}
@@ -107,9 +141,10 @@ async def main() -> int:
     base_reads, base_writes = report("baseline: job loop, standby polls the lock every 5 s", polled)
     print(f"\nratio to baseline, job loop: reads {reads / max(base_reads, 1):.3f}, writes {writes / max(base_writes, 1):.3f}")
     print(f"ratio to baseline, with metrics: reads {all_reads / max(base_reads, 1):.3f}, writes {all_writes / max(base_writes, 1):.3f}")
-    ok = reads < GOAL and writes < GOAL
-    print(f"goal (job loop): under {GOAL:,} reads and {GOAL:,} writes a day for the pair: {'MET' if ok else 'NOT MET'}")
-    print(f"with the metrics refresh loop: {'within' if all_reads < GOAL and all_writes < GOAL else 'over'} the goal")
+    ok = all_reads <= GOAL and all_writes <= GOAL
+    print(f"goal: at most {GOAL:,} reads and {GOAL:,} writes a day for the pair, refresh loop and the Watchdog's "
+          f"deliveries included: {'MET' if ok else 'NOT MET'} (reads {all_reads:,}, writes {all_writes:,})")
+    print(f"job loop alone: reads {reads:,}, writes {writes:,}")
     return 0
 
 

@@ -42,11 +42,20 @@ class RefreshPlan:
 
     Firestore bills at least one read per query, so every query run each
     minute costs 1,440 reads a day per instance. At the defaults (60 s ticks),
-    once loaded, a standby reads the new heartbeat each minute and three small
-    queries every five minutes; the leader reads no heartbeats at all.
+    once loaded, neither reads heartbeats (the leader takes its own as it
+    writes them, a standby those carried on the lease it watches); the leader
+    reads the other parts every 30 minutes (its own writes reach memory at
+    once), a standby every 15.
     """
 
     heartbeats: int = 1
+    # While this instance leads, its own heartbeats, probe results, incidents and rollups reach
+    # memory as it writes them; the store is read for other writers' changes (a standby's webhook,
+    # the CLI, chat-ops) this many times less often.
+    leader_factor: int = 6
+    # A standby's store-derived figures matter when the leader cannot be scraped; read every
+    # part this many times less often there (its own webhook's incidents still arrive at once).
+    standby_factor: int = 3
     open_incidents: int = 5
     probes: int = 5
     recent_incidents: int = 5
@@ -86,6 +95,8 @@ class RefreshLoop:
     def __init__(self, runtime: Runtime, plan: RefreshPlan | None = None) -> None:
         plan = plan or RefreshPlan()
         self.clock = runtime.clock
+        self.leadership = runtime.leadership
+        self.leader_factor, self.standby_factor = plan.leader_factor, plan.standby_factor
         self.interval = timedelta(seconds=runtime.settings.refresh_interval)
         self.heartbeats = HeartbeatFeed(runtime)
         self.probes = ProbeFeed(runtime)
@@ -176,9 +187,14 @@ class RefreshLoop:
                 log.exception("metrics refresh: reading %s failed (logged once until it works again)", part.name)
             self._broken.add(part.name)
             return _Failure(part.name, exc, store_down=False)
-        self._due[part.name] = now + self.interval * part.every
+        self._due[part.name] = now + self.interval * self._every(part, now)
         self._broken.discard(part.name)
         return None
+
+    def _every(self, part: _Part, now: datetime) -> int:
+        if part.every == 1:
+            return 1
+        return part.every * (self.leader_factor if self.leadership.holds(now) else self.standby_factor)
 
     def _record(self, now: datetime, error: str | None) -> None:
         if error is None:

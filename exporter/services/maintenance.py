@@ -25,12 +25,13 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Awaitable, Callable, Protocol, Sequence
+from typing import Any, Awaitable, Callable, Mapping, Protocol, Sequence
 
 from alerting.alertmanager.silences import Matcher, SilenceClient, SilenceError
 from alerting.telegram.maintenance import render_ended, render_recorded, render_started
 from exporter.clock import Clock
 from exporter.domain.maintenance import MAX_SPAN, Spans, Window, WindowError, end_early, new_window, window_id
+from exporter.domain.slots import next_slot
 from exporter.store import DocumentStore, Filter, NotFound, Order, Paths
 
 log = logging.getLogger("longrun.maintenance")
@@ -65,6 +66,8 @@ class MaintenanceService:
         self.stats = SilenceStats()
         # Windows this process recorded or changed, so its metrics show them before the next store read.
         self.recent: dict[str, Window] = {}
+        # What the last reconcile read (window, document), or None before the first: when to read next.
+        self.known: list[tuple[Window, dict[str, Any]]] | None = None
 
     # ------------------------------------------------------------------ changes
 
@@ -152,6 +155,7 @@ class MaintenanceService:
     async def reconcile(self, now: datetime) -> None:
         """Silences still missing, silences still to expire, announcements due. Safe to repeat."""
         where = [Filter("end", ">=", now - RECENT)]
+        known = []
         async for doc in self.store.stream(self.paths.maintenance_windows, where=where, order_by=[Order("end")]):
             window = _window(doc.data)
             if window is None:
@@ -161,7 +165,34 @@ class MaintenanceService:
                 data = await self._retry_silence(window, data, now)
             if data.get("endedAt") is not None and data.get("silenceIds") and data.get("silencesExpiredAt") is None:
                 data = await self._expire_silences(data, now)
-            await self._announce(window.id, data, now)
+            data = await self._announce(window.id, data, now)
+            known.append((window, data))
+        self.known = known
+
+    def next_reconcile(self, now: datetime, every: float, idle: float) -> datetime:
+        """When the leader's job should reconcile again: each ``every`` seconds while a known window
+        still waits for a silence, an expiry or an announcement; at the next start or end of a known
+        window; else after ``idle`` seconds (a window recorded by another process silences and
+        announces itself at once; the idle read catches later starts and retries). Each
+        reconcile is one billed read: every minute all day was 1,440 reads a day.
+        """
+        soon = next_slot(now, every)
+        if self.known is None or any(self._waiting(window, data, now) for window, data in self.known):
+            return soon
+        due = now + timedelta(seconds=idle)
+        for window, _ in self.known:
+            for edge in (window.start, window.until):
+                if now < edge < due:
+                    due = edge
+        return due
+
+    def _waiting(self, window: Window, data: Mapping[str, Any], now: datetime) -> bool:
+        if window.until > now and not data.get("silenceIds") and self.silences is not None:
+            return True
+        if data.get("endedAt") is not None and data.get("silenceIds") and data.get("silencesExpiredAt") is None:
+            return True
+        started, over = window.start <= now, window.until <= now
+        return (started and not data.get("announcedStart")) or (over and not data.get("announcedEnd"))
 
     # ------------------------------------------------------------------ Alertmanager
 

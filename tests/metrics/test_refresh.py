@@ -23,7 +23,7 @@ async def test_after_the_first_load_a_tick_costs_a_read_or_two(cluster):
     a = await cluster.add("a")
     b = await cluster.add("b")
     await cluster.run_for(90)  # the probes of 00:00 are more than a minute old at the first load
-    loops = {m.name: RefreshLoop(m.runtime, RefreshPlan()) for m in (a, b)}
+    loops = {m.name: RefreshLoop(m.runtime, RefreshPlan(leader_factor=1, standby_factor=1)) for m in (a, b)}
     for loop in loops.values():
         await loop.refresh_once()
     cost = {"a": 0, "b": 0}
@@ -190,3 +190,23 @@ async def test_incident_feeds_decode_incidents_a_small_page_at_a_time(cluster, c
     reads, calls = await reads_of(a.runtime, lambda: RecentIncidentsFeed(a.runtime, view).refresh(clock.now()))
     assert (reads, calls) == (250, 3)
     assert sum(view.open_counts().values()) == 250 and view.started_within(clock.now()) == 250
+
+
+async def test_the_leader_reads_other_writers_changes_every_30_minutes_and_a_standby_every_15(cluster):
+    a = await cluster.add("a")
+    b = await cluster.add("b")
+    await cluster.run_for(90)
+    loops = {m.name: RefreshLoop(m.runtime, RefreshPlan()) for m in (a, b)}
+    for loop in loops.values():
+        await loop.refresh_once()
+    cost = {"a": 0, "b": 0}
+    for _ in range(30):
+        await cluster.run_for(60)
+        for member in (a, b):
+            reads, _ = await reads_of(member.runtime, loops[member.name].refresh_due)
+            cost[member.name] += reads
+    # Five parts (open and recent incidents, probes, maintenance, acknowledgements), one read each when
+    # nothing is new: the leader at minute 30, the standby at minutes 15 and 30. No heartbeat read.
+    assert cost == {"a": 5, "b": 10}
+    newest = a.runtime.heartbeat.state.last_written["ts"]
+    assert newest - timedelta(seconds=60) <= loops["b"].heartbeats.index.newest_ts <= newest

@@ -189,3 +189,29 @@ async def test_bad_windows_are_refused_and_nothing_is_stored(parts, store):
             await service.add(start, end, reason, created_by="admin")
         assert caught.value.field == field
     assert await store.query(Paths().maintenance_windows) == [] and silences.created == []
+
+
+async def test_the_leader_reconciles_at_window_edges_and_every_15_minutes_when_nothing_waits(parts):
+    service, silences, telegram = parts
+    assert service.next_reconcile(T0, 60, 900) == T0 + timedelta(minutes=1)  # nothing read yet: read soon
+    await service.reconcile(T0)
+    assert service.next_reconcile(T0, 60, 900) == T0 + timedelta(minutes=15)  # no window: one read a quarter hour
+    doc = await service.add(T0 + timedelta(minutes=40), T0 + timedelta(hours=2), "db upgrade", created_by="admin")
+    await service.reconcile(T0 + timedelta(minutes=30))
+    assert service.next_reconcile(T0 + timedelta(minutes=30), 60, 900) == T0 + timedelta(minutes=40)  # its start
+    await service.reconcile(T0 + timedelta(minutes=40))
+    assert [key for key, _ in telegram.sent] == [f"maintenance:{doc['id']}:start"]
+    assert service.next_reconcile(T0 + timedelta(minutes=40), 60, 900) == T0 + timedelta(minutes=55)
+    await service.reconcile(T0 + timedelta(hours=1, minutes=55))
+    assert service.next_reconcile(T0 + timedelta(hours=1, minutes=55), 60, 900) == T0 + timedelta(hours=2)  # its end
+
+
+async def test_a_window_waiting_for_its_silence_is_reconciled_every_minute(parts):
+    service, silences, _ = parts
+    silences.down = True
+    await service.add(T0, T0 + timedelta(hours=1), "deploy", created_by="admin")
+    await service.reconcile(T0 + timedelta(minutes=1))
+    assert service.next_reconcile(T0 + timedelta(minutes=1), 60, 900) == T0 + timedelta(minutes=2)
+    silences.down = False
+    await service.reconcile(T0 + timedelta(minutes=2))
+    assert service.next_reconcile(T0 + timedelta(minutes=2), 60, 900) == T0 + timedelta(minutes=17)
