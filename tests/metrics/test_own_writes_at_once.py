@@ -32,3 +32,18 @@ async def test_first_heartbeat_and_probes_are_scraped_without_waiting_for_a_refr
     later = exporter.scrape()
     assert value(later, "longrun_heartbeat_coverage_ratio", window="1h") == 1.0
     assert value(later, "longrun_heartbeat_missed", window="1h") == 0
+
+
+async def test_an_incident_the_leader_opens_or_resolves_is_counted_at_once(cluster, clock):
+    a = await cluster.add("a")
+    exporter = Exporter(a.runtime)
+    await cluster.run_for(1)
+    await exporter.refresh.refresh_once()
+    doc = await a.runtime.incidents.open_manual("logged_out", reason="refused", ts_start=clock.now(), severity="P1",
+                                                subject="target")
+    opened = exporter.scrape()  # no refresh in between
+    assert value(opened, "longrun_incidents_open", type="logged_out", severity="P1") == 1
+    assert value(opened, "longrun_incidents_last_24h") == 1
+    await a.runtime.incidents.change(doc["incidentId"], status="resolved")
+    resolved = exporter.scrape()
+    assert value(resolved, "longrun_incidents_open", type="logged_out", severity="P1") == 0

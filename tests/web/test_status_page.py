@@ -80,9 +80,9 @@ async def test_the_page_is_self_contained(cluster, leader, client):
 
 async def test_an_open_p1_turns_the_headline_red_and_is_listed_before_an_older_p3(cluster, leader, client):
     runtime, now = leader.runtime, cluster.clock.now()
-    await runtime.incidents.open_manual("queue_stuck", reason="older P3", ts_start=now - timedelta(hours=2), severity="P3",
+    await runtime.incidents.open_manual("queue_depth", reason="older P3", ts_start=now - timedelta(hours=2), severity="P3",
                                         subject="q")
-    await runtime.incidents.open_manual("target_down", reason="newer P1", ts_start=now - timedelta(minutes=5), severity="P1",
+    await runtime.incidents.open_manual("logged_out", reason="newer P1", ts_start=now - timedelta(minutes=5), severity="P1",
                                         subject="t")
     # No refresh: the leader's own writes show at once.
     _, page = await fetch(client)
@@ -100,7 +100,7 @@ async def test_the_true_open_count_is_shown_when_more_are_open_than_listed(clust
     for n in range(25):
         await runtime.incidents.open_manual("probe_fail", reason=f"newer P3 {n}", ts_start=now - timedelta(minutes=n),
                                             severity="P3", subject=f"s{n}")
-    await runtime.incidents.open_manual("target_down", reason="old P1", ts_start=now - timedelta(days=3), severity="P1",
+    await runtime.incidents.open_manual("logged_out", reason="old P1", ts_start=now - timedelta(days=3), severity="P1",
                                         subject="t")
     assert await runtime.refresh.refresh_once()
     _, page = await fetch(client)

@@ -168,9 +168,9 @@ async def test_a_p1_and_a_p3_open(cluster, aiohttp_server, tmp_path, chromium, s
     await cluster.run_for(600)
     now = cluster.clock.now()
     incidents = member.runtime.incidents
-    await incidents.open_manual("queue_stuck", reason="queue depth 240 for 20 min", ts_start=now - timedelta(hours=3),
+    await incidents.open_manual("queue_depth", reason="queue depth 240 for 20 min", ts_start=now - timedelta(hours=3),
                                 severity="P3", subject="queue")
-    await incidents.open_manual("target_down", reason="status endpoint refused", ts_start=now - timedelta(minutes=4),
+    await incidents.open_manual("logged_out", reason="status endpoint refused", ts_start=now - timedelta(minutes=4),
                                 severity="P1", subject="target")
     dom, _ = await browse(chromium, await serve(member, aiohttp_server), tmp_path, "p1-and-p3-open")
     assert dom.title == "longrun: P1 open"
