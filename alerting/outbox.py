@@ -328,9 +328,9 @@ class OutboxWorker:
             try:
                 done = await self._pass(stop)
                 idle_until = self._clock.now() + self._poll
-                if done.attempted:
+                if done.attempted and done.next_due is None:
                     continue
-                if done.next_due is not None:
+                if done.next_due is not None:  # the next message a chat's pacing or retry lets go
                     idle_until = min(idle_until, max(done.next_due, self._clock.now() + timedelta(milliseconds=100)))
             except StoreError as exc:
                 log.warning("outbox: store unavailable, retrying in %s: %s", self._poll, exc)
@@ -469,14 +469,17 @@ class OutboxWorker:
             log.warning("outbox %s: claim lost while sending (%s)", claimed.id, type(result).__name__)
             if isinstance(result, Delivered):
                 await self._store.update(claimed.path, fields)  # it was delivered: say so
-        return fields.get("status", PENDING), retry_at
+        status = fields.get("status", PENDING)
+        if status != PENDING:  # counted once saved: whoever reads these figures finds the store agreeing
+            self.stats.sent += status == SENT
+            self.stats.failed += status == FAILED
+            self.stats.depth = max(0, self.stats.depth - 1)  # current while the pass goes on
+        return status, retry_at
 
     def _outcome(self, claimed: Document, chat: str, result: SendResult, now: datetime) -> tuple[dict, datetime | None]:
         """The fields to write for a send result, and when to try again (None: finished)."""
         attempts = int(claimed.data.get("attempts", 1))
         if isinstance(result, Delivered):
-            self.stats.sent += 1
-            self.stats.depth = max(0, self.stats.depth - 1)  # current while the pass goes on
             return {"status": SENT, "sentAt": now, "telegramMessageId": result.message_id, "lastError": None}, None
         if isinstance(result, Migrated) and result.new_chat_id != chat:
             self.chats.migrate(chat, result.new_chat_id)
@@ -499,8 +502,6 @@ class OutboxWorker:
         return {"nextAttemptAt": retry_at, "lastError": error}, retry_at
 
     def _failed(self, reason: str, now: datetime) -> dict:
-        self.stats.failed += 1
-        self.stats.depth = max(0, self.stats.depth - 1)
         log.error("outbox: message failed permanently: %s", reason)
         return {"status": FAILED, "failedAt": now, "lastError": reason}
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Awaitable, Callable, Mapping, Protocol, Sequence
 
 from exporter.clock import Clock
 from exporter.domain import incidents as rules
@@ -156,7 +157,7 @@ class IncidentService:
         overrides = self.config.current.get("severities")
         per_batch = max(1, MAX_BATCH // (2 + max((len(o.also) for o in openings), default=0)))
         chunks = [openings[start:start + per_batch] for start in range(0, len(openings), per_batch)]
-        results = await _all_of(self._open_chunk(chunk, overrides) for chunk in chunks)
+        results = await _all_of([partial(self._open_chunk, chunk, overrides) for chunk in chunks])
         opened = [doc for docs in results if docs is not None for doc in docs]
         refused = [o for chunk, docs in zip(chunks, results) if docs is None for o in chunk]
         await self._deliver_many(opened)
@@ -346,7 +347,8 @@ class IncidentService:
             if pending:
                 updates.append(Write("update", self.paths.incident(doc["incidentId"]), {"notified": notified}))
                 doc["notified"] = notified
-        await _all_of(self.store.batch(updates[start:start + MAX_BATCH]) for start in range(0, len(updates), MAX_BATCH))
+        await _all_of([partial(self.store.batch, updates[start:start + MAX_BATCH])
+                       for start in range(0, len(updates), MAX_BATCH)])
 
     async def redeliver(self, incident_id: str) -> None:
         """Deliver what an earlier failure left undelivered (the webhook's retry path)."""
@@ -359,10 +361,20 @@ class IncidentService:
         counter[source] = counter.get(source, 0) + 1
 
 
-async def _all_of(work) -> list:
-    """Run the store calls at once (Firestore commits batches in parallel); wait for every one of
-    them, then raise the first failure: nothing is left running behind a failure."""
-    results = await asyncio.gather(*work, return_exceptions=True)
+BATCHES_AT_ONCE = 4  # more only slows each one down, past the store's call timeout on a busy backend
+
+
+async def _all_of(calls: Sequence[Callable[[], Awaitable[Any]]]) -> list:
+    """Run the store calls a few at a time (Firestore commits batches in parallel); wait for every
+    one of them, then raise the first failure: nothing is left running behind a failure. Each call
+    is made when its turn comes, so a cancelled wait leaves no coroutine unawaited."""
+    gate = asyncio.Semaphore(BATCHES_AT_ONCE)
+
+    async def one(call: Callable[[], Awaitable[Any]]) -> Any:
+        async with gate:
+            return await call()
+
+    results = await asyncio.gather(*(one(call) for call in calls), return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException):
             raise result
