@@ -20,7 +20,7 @@ MAX_AGE = 60
 NAMES = ("status", "heartbeat", "uptime-24h", "uptime-7d", "uptime-30d", "uptime-90d", "outbound", "queue", "inbound")
 COLORS = {"brightgreen": "#4c1", "green": "#97ca00", "yellow": "#dfb317", "red": "#e05d44", "blue": "#007ec6",
           "lightgrey": "#9f9f9f"}
-LEVEL_COLORS = {"ok": "brightgreen", "limited": "blue", "warn": "yellow", "bad": "red"}
+LEVEL_COLORS = {"ok": "brightgreen", "limited": "blue", "maintenance": "blue", "warn": "yellow", "bad": "red"}
 PROBE_BADGES = {"pass": ("PASS", "brightgreen"), "fail": ("FAIL", "red"), "not configured": ("not configured", "lightgrey")}
 HEARTBEAT_BADGES = {"up": "brightgreen", "late": "red", "no data": "lightgrey"}
 
@@ -37,9 +37,12 @@ def badge(name: str, view: Mapping[str, Any]) -> dict[str, Any] | None:
     """The shields.io endpoint document of badge ``name``; None for an unknown name."""
     if name == "status":
         headline = view["headline"]
-        return _doc("longrun", headline["title"], LEVEL_COLORS.get(headline["level"], "lightgrey"))
+        title = "maintenance" if headline["level"] == "maintenance" else headline["title"]
+        return _doc("longrun", title, LEVEL_COLORS.get(headline["level"], "lightgrey"))
     if name == "heartbeat":
         state = view["heartbeat"]["state"]
+        if view.get("maintenance") and state != "up":
+            return _doc("heartbeat", "maintenance", "blue")  # a deploy's gap is planned, not down
         return _doc("heartbeat", state, HEARTBEAT_BADGES.get(state, "lightgrey"))
     if name.startswith("uptime-"):
         period = view["history"]["uptime"].get(name.removeprefix("uptime-"))

@@ -72,8 +72,9 @@ def active_maintenance(refresh: RefreshLoop, now: datetime) -> dict[str, Any] | 
     windows = [w for w in refresh.maintenance.windows() if w.active(now)]
     if not windows:
         return None
-    window = min(windows, key=lambda w: w.until)
-    return {"id": window.id, "start": window.start.isoformat(), "end": window.until.isoformat(), "reason": window.reason}
+    window = max(windows, key=lambda w: w.until)  # overlapping windows: planned work lasts until the last one ends
+    return {"id": window.id, "start": window.start.isoformat(), "end": window.until.isoformat(), "reason": window.reason,
+            "createdBy": window.created_by}
 
 
 def facts_from_memory(runtime: Runtime, refresh: RefreshLoop) -> StatusFacts:

@@ -246,6 +246,8 @@ def headline(facts: StatusFacts, heartbeat: Mapping[str, Any], probes: Sequence[
         warn.append("figures are still loading from the store")
     warn.extend(facts.problems)
     checked = checked_things(facts)
+    if facts.maintenance and not p1 and facts.store_up:
+        return _maintenance_headline(facts.maintenance, bad + warn, checked)
     if bad:
         title = "P1 open" if p1 else "Down"
         return {"level": "bad", "title": title, "reasons": bad + warn, "checked": checked}
@@ -256,6 +258,14 @@ def headline(facts: StatusFacts, heartbeat: Mapping[str, Any], probes: Sequence[
                    "no target configured (LONGRUN_TARGET_URL): the monitored service is not checked"]
         return {"level": "limited", "title": "Only longrun itself is checked", "reasons": reasons, "checked": checked}
     return {"level": "ok", "title": "All checks pass", "reasons": ["checked: " + "; ".join(checked)], "checked": checked}
+
+
+def _maintenance_headline(window: Mapping[str, Any], seen: list[str], checked: list[str]) -> dict[str, Any]:
+    """Planned work: what would read as down (heartbeats late, no lease holder during a deploy) is expected,
+    so it is listed, not alarmed; an open P1 or an unreachable store still reads as bad."""
+    planned = (f"planned work: {window['reason']}, started by {window.get('createdBy') or '?'}, "
+               f"until {window['end']}; not counted against uptime, nobody is paged")
+    return {"level": "maintenance", "title": "Maintenance", "reasons": [planned, *seen], "checked": checked}
 
 
 def build_view(facts: StatusFacts) -> dict[str, Any]:

@@ -204,3 +204,16 @@ async def test_hostile_alert_labels_and_annotations_run_no_script(cluster, aioht
     assert "img" not in dom.tags and "script" not in dom.tags and "a" not in dom.tags
     assert not [(t, n, v) for t, n, v in dom.attrs if n.startswith("on") or "javascript:" in v.lower()]
     assert HOSTILE in dom.text("open-incidents"), "shown as text"
+
+
+async def test_a_deploy_inside_a_maintenance_window(cluster, aiohttp_server, tmp_path, chromium, store_backend):
+    member = await cluster.add("alpha")
+    await cluster.run_for(600)
+    await member.runtime.maintenance.start(timedelta(minutes=30), "deploy 0.3", created_by="cli:ana")
+    member.alive = False                                  # the restart: 4 minutes without a heartbeat
+    await cluster.run_for(240)
+    dom, _ = await browse(chromium, await serve(member, aiohttp_server), tmp_path, "maintenance")
+    assert dom.title.startswith("longrun: Maintenance")  # (the slot bars carry <title>s of their own)
+    assert ("section", "data-level", "maintenance") in dom.attrs
+    assert "planned work: deploy 0.3, started by cli:ana" in dom.text("summary")
+    assert "deploy 0.3 · started by cli:ana · until" in dom.text("maintenance")
