@@ -51,8 +51,10 @@ class MaintenanceFeed:
         self.read = read
 
     def windows(self) -> list[Window]:
+        """What the last read found, then what the leader's reconcile read since, then this process's own changes."""
         recent = self.service.recent if self.service is not None else {}
-        return list({**self.read, **recent}.values())
+        reconciled = {w.id: w for w, _ in (self.service.known or [])} if self.service is not None else {}
+        return list({**self.read, **reconciled, **recent}.values())
 
     def current(self, now: datetime) -> Window | None:
         """The running window that ends last (what the status page and badges show), None when none runs."""

@@ -60,7 +60,9 @@ class RefreshPlan:
     probes: int = 5
     recent_incidents: int = 5
     rollups: int = 60
-    maintenance: int = 5
+    # Windows change rarely; the leader's reconcile (every 15 minutes at most) also hands over
+    # what it read, so the leader's view of current windows is never older than that.
+    maintenance: int = 15
     acks: int = 5
 
 

@@ -63,3 +63,16 @@ async def test_the_running_window_for_people_is_the_one_ending_last(cluster, clo
                     "until": now + timedelta(minutes=30), "secondsLeft": 1800}
     await a.runtime.maintenance.end(second["id"], ended_by="admin")
     assert exporter.refresh.maintenance.view(clock.now())["id"] == first["id"]
+
+
+async def test_the_leaders_reconcile_hands_a_window_recorded_elsewhere_to_its_metrics(cluster, clock):
+    a, b = await cluster.add("a"), await cluster.add("b")
+    exporter_a = Exporter(a.runtime)
+    await cluster.run_for(1)
+    await exporter_a.refresh.refresh_once()
+    await b.runtime.maintenance.start(timedelta(minutes=30), "deploy", created_by="cli:ana")  # on the standby
+    assert value(exporter_a.scrape(), "longrun_maintenance_active") == 0
+    reads = a.runtime.store.usage.reads
+    await a.runtime.maintenance.reconcile(clock.now())  # the leader's maintenance job
+    assert value(exporter_a.scrape(), "longrun_maintenance_active") == 1  # no refresh of the feed needed
+    assert a.runtime.store.usage.reads - reads == 1
