@@ -21,6 +21,7 @@ from exporter.domain.rollup import compute_rollup
 from exporter.metrics.heartbeat_index import HeartbeatIndex
 from tests.model.histories import SPAN, documents, histories, windows
 from tests.model.reference import DAY, EPOCH, beats, figures, when
+from tests.model.test_counting_matches_the_model import same
 
 EXAMPLES = int(os.environ.get("LONGRUN_MODEL_EXAMPLES", "40"))
 FAST = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -50,14 +51,6 @@ def analyse(docs, start: int, end: int, planned):
         acc.seed(max(before, key=lambda d: d["ts"]))
     acc.add_all(d for d in docs if when(start) <= d["ts"] < when(end))
     return acc.result(), acc.maintenance_slots
-
-
-def same(result, model):
-    assert (result.expected, result.written, result.missed) == (model.expected, model.written, model.missed)
-    assert result.coverage == model.coverage
-    assert (result.up_slots, result.down_slots) == (model.up, model.down)
-    assert result.uptime == model.uptime
-    assert result.max_gap_sec == model.max_gap_sec
 
 
 @pytest.mark.slow
