@@ -21,6 +21,7 @@ from exporter.metrics.refresh import RefreshLoop
 from exporter.runtime import Runtime
 from exporter.store import Filter, Order, StoreError
 from exporter.web.admin_read import lock_view
+from exporter.web.status_view import order_incidents
 from exporter.web.templates.status import Coverage, StatusFacts
 
 MAX_INCIDENTS = 10
@@ -47,7 +48,9 @@ async def collect(runtime: Runtime, snapshot: RefreshLoop | None = None) -> Stat
         "last heartbeat": _last_heartbeat(runtime),
         "coverage": _ready(_snapshot_coverage(snapshot)) if snapshot else _coverage(runtime, now),
         "probes": _ready(_snapshot_probes(snapshot)) if snapshot else _probes(runtime),
-        "incidents": runtime.incidents.list(status=("open", "acknowledged"), limit=MAX_INCIDENTS),
+        # The refresh loop holds every open incident: the true count, no read (a store list stops at MAX_INCIDENTS).
+        "incidents": (_ready(snapshot.incidents.open_docs()) if snapshot
+                      else runtime.incidents.list(status=("open", "acknowledged"), limit=MAX_INCIDENTS)),
         "rollups": runtime.rollups.list(limit=ROLLUP_DAYS),
     }
     values, problems = await _gather(sections)
@@ -61,7 +64,7 @@ async def collect(runtime: Runtime, snapshot: RefreshLoop | None = None) -> Stat
         this_leads=runtime.leadership.holds(now), interval=runtime.heartbeat.interval,
         lock=values["lock"], last_heartbeat=values["last heartbeat"], coverage=coverage,
         coverage_note=_coverage_note(snapshot), probes=values["probes"] or {},
-        incidents=values["incidents"] or [], rollups=values["rollups"] or [], problems=problems,
+        incidents=order_incidents(values["incidents"] or []), rollups=values["rollups"] or [], problems=problems,
     )
 
 

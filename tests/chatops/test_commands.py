@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from alerting.telegram.texts import short_id
 from tests.chatops.conftest import ADMIN, ALERT_CHAT, STRANGER
 
@@ -88,3 +90,23 @@ async def test_maintenance_starts_a_window_through_the_maintenance_service(chat)
     assert (window["end"] - window["start"]).total_seconds() == 1800
     assert started.startswith("🔧 Maintenance window") and window["id"] in started
     assert refused.startswith("⛔ ") and "nothing was changed" in refused and "\n" not in refused
+
+
+async def test_status_counts_every_open_incident_and_lists_the_p1_first(chat):
+    from exporter.web.status_page import collect, usable_snapshot
+
+    runtime = chat.leader.runtime
+    runtime.chatops.status = lambda: collect(runtime, usable_snapshot(runtime.refresh, runtime))
+    await chat.cluster.run_for(60)
+    now = chat.cluster.clock.now()
+    for n in range(12):  # more than the ten a store list returns
+        await runtime.incidents.open_manual("probe_fail", reason=f"P3 {n}", ts_start=now - timedelta(minutes=n),
+                                            severity="P3", subject=f"s{n}")
+    p1 = await runtime.incidents.open_manual("logged_out", reason="P1", ts_start=now, severity="P1", subject="acct")
+    assert await runtime.refresh.refresh_once()
+    chat.telegram.command(ADMIN, ALERT_CHAT, "/status")
+    await chat.poll()
+    [text] = answers(chat)
+    assert "Open incidents: 13" in text
+    listed = [line for line in text.splitlines() if line.startswith("  <code>")]
+    assert short_id(p1["incidentId"]) in listed[0]
