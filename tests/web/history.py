@@ -13,10 +13,11 @@ from exporter.simulate import Episode, SimulationSpec, generate
 
 
 async def simulate_days(runtime, now: datetime, *, days: int) -> SimulationSpec:
-    """History of ``days`` whole days before today (UTC), with one 45-minute outage and an hour of target down."""
+    """History from ``days`` whole days before today (UTC) up to ``now``, with one 45-minute outage and an hour of target down."""
     end = day_bounds(now.date())[0]
     start = end - timedelta(days=days)
-    spec = SimulationSpec(start, end, seed=1,
+    # The history runs up to ``now`` (today's part too), so the running instance simply carries on.
+    spec = SimulationSpec(start, now, seed=1,
                           outages=(Episode(end - timedelta(days=3, hours=-10), 45 * 60),),
                           target_down=(Episode(end - timedelta(days=12, hours=-2), 3600),))
     await write_documents(runtime.store, runtime.paths, generate(spec), start=start, days=days)
