@@ -33,6 +33,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from exporter.domain.heartbeats import HeartbeatResult
+from exporter.domain.percent import floor_percent
 from exporter.domain.response import mtta_percentiles
 from exporter.domain.rollup import PROBE_RESULTS, PROBE_TYPES, monitoring_summary, pass_rates, tally_incidents
 from exporter.domain.slots import day_bounds, iso, slots_between
@@ -192,13 +193,13 @@ def _failures(uptime: float | None, target: float, rates: Mapping[str, float | N
               mttr: Percentiles, targets: SloTargets, coverage: float | None) -> list[str]:
     failed = []
     if uptime is not None and uptime < target:
-        failed.append(f"uptime {uptime:.3f}% below target {target}%")
+        failed.append(f"uptime {floor_percent(uptime / 100)} below target {target}%")
     if coverage is not None and 100 * coverage < targets.coverage_pct:
-        failed.append(f"heartbeat coverage {100 * coverage:.2f}% below target {targets.coverage_pct:g}%")
+        failed.append(f"heartbeat coverage {floor_percent(coverage)} below target {targets.coverage_pct:g}%")
     for kind, rate in rates.items():
         wanted = targets.probe_pass_pct.get(kind)
         if rate is not None and wanted is not None and rate < wanted:
-            failed.append(f"{kind} probe pass rate {rate:.2f}% below target {wanted:g}%")
+            failed.append(f"{kind} probe pass rate {floor_percent(rate / 100)} below target {wanted:g}%")
     for name, limit in targets.mttr_max_sec.items():
         value = getattr(mttr, name)
         if value is not None and value > limit:

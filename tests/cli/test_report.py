@@ -12,6 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from exporter.domain.percent import floor_percent
+
 from tests.cli.conftest import FakeTty, days_ago
 
 END = "2026-03-10"
@@ -40,7 +42,7 @@ def test_half_an_hour_of_target_down_fails_and_names_the_target(cli):
     uptime = 100 * (SLOTS - 30) / SLOTS  # 30 known-down minutes of 2880 known ones
     assert w["uptimePct"] == pytest.approx(uptime)
     assert (w["upMinutes"], w["downMinutes"], w["unknownMinutes"]) == (SLOTS - 30, 30, 0)
-    assert w["failures"][0] == f"uptime {uptime:.3f}% below target 99.8%"
+    assert w["failures"][0] == f"uptime {floor_percent(uptime / 100)} below target 99.8%"
     assert "MTTR P50 1800s above target 120s" in w["failures"]  # one incident of 30 min
     assert (w["incidentsByType"], w["incidentsBySeverity"], w["mttrP95"]) == ({"target_down": 1}, {"P1": 1}, 1800)
 
@@ -53,7 +55,7 @@ def test_an_outage_is_unknown_time_a_gap_and_an_incident(cli):
     assert (w["unknownMinutes"], w["maxGapSec"]) == (45, 46 * 60)  # 09:59 -> 10:45
     assert (w["incidentsByType"], w["mttrP50"]) == ({"missed_heartbeat": 1}, 45 * 60)
     assert w["verdict"] == "FAIL" and w["failures"] == [
-        f"heartbeat coverage {100 * (SLOTS - 45) / SLOTS:.2f}% below target 99%",
+        f"heartbeat coverage {floor_percent((SLOTS - 45) / SLOTS)} below target 99%",  # floored: 98.43, not 98.44
         "MTTR P50 2700s above target 120s", "MTTR P90 2700s above target 300s", "MTTR P95 2700s above target 600s"]
 
 
@@ -108,7 +110,7 @@ def test_markdown_is_the_default_and_lists_each_window(sqlite_cli):
     assert out.startswith("# Long-run report 2026-03-04 .. 2026-03-10")
     assert "| 2d (2026-03-09 .. 2026-03-10) | **FAIL** | 98.95% | 99.8% |" in out
     assert "| 7d (2026-03-04 .. 2026-03-10) | **INSUFFICIENT_DATA** |" in out
-    assert "- uptime 98.958% below target 99.8%" in out
+    assert "- uptime 98.95% below target 99.8%" in out
 
 
 def test_output_file_takes_its_format_from_the_name(sqlite_cli, tmp_path):

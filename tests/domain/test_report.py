@@ -51,7 +51,7 @@ def test_uptime_below_the_window_target_fails_and_names_it():
     r = report(week(down=20))  # 1 - 20/1440 = 98.61 % < 99.0 %
     assert r.verdict == FAIL
     assert r.uptime_pct == pytest.approx(100 * (1 - 20 / 1440))
-    assert len(r.failures) == 1 and r.failures[0].startswith("uptime 98.611% below target 99.0%")
+    assert len(r.failures) == 1 and r.failures[0].startswith("uptime 98.61% below target 99.0%")
 
 
 def test_each_window_has_its_own_uptime_target():
@@ -230,7 +230,7 @@ def test_a_four_hour_hole_in_a_week_misses_the_coverage_target():
     r = report(daily, history_start=HISTORY)
     assert r.coverage == pytest.approx((7 * 1440 - 240) / (7 * 1440))
     assert r.uptime_pct == 100.0 and r.verdict == FAIL
-    assert r.failures == ("heartbeat coverage 97.62% below target 99%",)
+    assert r.failures == ("heartbeat coverage 97.61% below target 99%",)  # floored, never rounded up
 
 
 def test_days_before_the_first_heartbeat_ever_are_not_expected():
