@@ -15,7 +15,7 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any, Awaitable
 
-from exporter.domain.slots import slots_between
+from exporter.domain.slots import slot_start, slots_between
 from exporter.domain.vocabulary import PROBE_TYPES
 from exporter.metrics.refresh import RefreshLoop
 from exporter.runtime import Runtime
@@ -111,13 +111,22 @@ async def _last_heartbeat(runtime: Runtime) -> dict[str, Any] | None:
 
 
 async def _coverage(runtime: Runtime, now: datetime) -> dict[str, Coverage]:
-    windows = {"1h": timedelta(hours=1), "24h": timedelta(hours=24)}
-    counts = await asyncio.gather(*(
-        runtime.store.count(runtime.paths.heartbeats, where=[Filter("ts", ">", now - span), Filter("ts", "<=", now)])
-        for span in windows.values()
-    ))
+    """Whole slots ending where the current one starts, never before the first heartbeat
+    ever (README, "How longrun counts"): the same windows the metrics feeds count."""
     interval = runtime.heartbeat.interval
-    return {name: Coverage(count, slots_between(now - span, now, interval)) for (name, span), count in zip(windows.items(), counts)}
+    end = slot_start(now, interval)
+    first = await runtime.store.query(runtime.paths.heartbeats, order_by=[Order("ts")], limit=1)
+    if not first:
+        return {}
+    history = slot_start(first[0].get("ts"), interval)
+    windows = {name: (min(end, max(end - span, history)), end)
+               for name, span in {"1h": timedelta(hours=1), "24h": timedelta(hours=24)}.items()}
+    counts = await asyncio.gather(*(
+        runtime.store.count(runtime.paths.heartbeats, where=[Filter("ts", ">=", start), Filter("ts", "<", stop)])
+        for start, stop in windows.values()
+    ))
+    return {name: Coverage(min(count, slots_between(start, stop, interval)), slots_between(start, stop, interval))
+            for (name, (start, stop)), count in zip(windows.items(), counts)}
 
 
 async def _probes(runtime: Runtime) -> dict[str, dict[str, Any] | None]:

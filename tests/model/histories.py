@@ -67,6 +67,14 @@ def doc(minute: int, mode: str, lag: float, instance: str) -> dict:
     return out
 
 
+def feed_bounds(history, bounds):
+    """``bounds`` as the metrics feeds ask the index: never before the first heartbeat ever."""
+    start, end = bounds
+    if history:
+        start = min(end, max(start, min(m for m, _ in history)))
+    return start, end
+
+
 def windows():
     """Window bounds in minutes: aligned to midnight, to the hour, or anywhere."""
     edge = st.one_of(st.sampled_from([0, DAY, 2 * DAY, DAY - 60, DAY + 60]), st.integers(0, SPAN))

@@ -19,7 +19,7 @@ from exporter.domain.report import build_window_report
 from exporter.domain.rollup import compute_rollup
 from exporter.domain.slots import day_bounds
 from exporter.metrics.heartbeat_index import HeartbeatIndex
-from tests.model.histories import SPAN, documents, histories, windows
+from tests.model.histories import SPAN, documents, feed_bounds, histories, windows
 from tests.model.reference import DAY, EPOCH, beats, figures, when
 
 # 40 generated histories per comparison in `make test`; LONGRUN_MODEL_EXAMPLES=1000 for a deeper run.
@@ -92,9 +92,7 @@ def test_the_metrics_index_matches_the_model(generated, bounds):
     history = generated[0]
     index = HeartbeatIndex(60)
     index.add_all(documents(generated))
-    start, end = bounds
-    if history:
-        start = min(end, max(start, min(beats(history))))  # the feeds never reach before the first heartbeat
+    start, end = feed_bounds(history, bounds)
     result = index.window(when(start), when(end))
     model = figures(history, *bounds)
     assert (result.expected, result.written) == (model.expected, model.written)

@@ -19,7 +19,7 @@ from exporter.domain.maintenance import Spans
 from exporter.domain.maintenance_heartbeats import OutsideWindows
 from exporter.domain.rollup import compute_rollup
 from exporter.metrics.heartbeat_index import HeartbeatIndex
-from tests.model.histories import SPAN, documents, histories, windows
+from tests.model.histories import SPAN, documents, feed_bounds, histories, windows
 from tests.model.reference import DAY, EPOCH, beats, figures, when
 from tests.model.test_counting_matches_the_model import same
 
@@ -69,9 +69,7 @@ def test_the_metrics_index_with_maintenance_matches_the_model(generated, bounds,
     history = generated[0]
     index = HeartbeatIndex(60)
     index.add_all(documents(generated))
-    start, end = bounds
-    if history:
-        start = min(end, max(start, min(beats(history))))  # the feeds never reach before the first heartbeat
+    start, end = feed_bounds(history, bounds)
     result = index.window_outside(when(start), when(end), as_spans(planned))
     model = figures(history, *bounds, minutes(planned))
     assert (result.expected, result.written) == (model.expected, model.written)
