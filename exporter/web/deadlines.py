@@ -2,7 +2,7 @@
 
     limits = ConnectionLimits(header_timeout=10, body_timeout=30, idle_timeout=60)
     overdue(ConnectionView(idle_since=100.0, requests=0), now=111.0, limits=limits)   # "header_timeout"
-    connection_cap(configured=256, file_limit=256)                                     # 192
+    connection_cap(configured=256, file_limit=256)                                     # 176
 
 A connection is in one of three states:
 
@@ -18,11 +18,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Descriptors kept out of the HTTP server's reach for the store (SQLite keeps three files
-# open), the job loop's outbound requests, Telegram, the log and the interpreter itself (about
-# 20 at rest), and for the sockets asyncio accepts in one go before the cap sees them
-# (``ACCEPT_BACKLOG``, exporter/web/server.py).
-FD_RESERVE = 64
+# Descriptors kept out of the HTTP server's reach: about 40 for the store (SQLite keeps two
+# files open per worker thread), the job loop's outbound requests, Telegram, the log, the
+# guard's own reserve and the interpreter (about 20 at rest); and about 40 for the sockets
+# asyncio has accepted but not yet handed to the cap. A socket reaches ``connection_made``
+# two loop turns after ``accept()``, and each turn accepts up to ``ACCEPT_BACKLOG`` more, so
+# under a flood three backlogs are open before the cap counts them (exporter/web/server.py).
+# Measured: with 64 kept out, a 320-connection flood at ``ulimit -n 256`` hit "Too many open
+# files" at 176 connections open (tests/resilience/test_stalled_connections.py).
+FD_RESERVE = 80
 
 
 @dataclass(frozen=True)

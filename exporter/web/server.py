@@ -42,9 +42,10 @@ from exporter.web.connections import CONNECTIONS, ConnectionGuard
 
 log = logging.getLogger("longrun.web")
 
-# asyncio accepts up to ``backlog`` sockets per wake-up before any reaches the cap; a small
-# backlog bounds that burst (it is part of ``deadlines.FD_RESERVE``).
-ACCEPT_BACKLOG = 16
+# asyncio accepts up to ``backlog`` sockets per loop turn, and a socket reaches the cap two
+# turns later; a small backlog bounds that burst (three backlogs are part of
+# ``deadlines.FD_RESERVE``).
+ACCEPT_BACKLOG = 8
 ACCEPT_FAILED = "socket.accept() out of system resource"
 MALFORMED = "malformed HTTP request: the request line or a header is not valid HTTP"
 
