@@ -1,7 +1,9 @@
 """The acknowledgement times behind ``longrun_incident_ack_seconds{severity}`` (a histogram).
 
 Read by the refresh loop from the store, so every instance exports the same
-figures whichever process acknowledged (the API, the CLI, a Telegram button):
+figures whichever process acknowledged (the API, the CLI, a Telegram button);
+an acknowledgement this process makes is added at once (``add``, from the
+incident service's listeners), the others arrive with the next read:
 every incident with ``tsAck`` once, then only ``tsAck`` past the newest seen
 (less a minute, for acknowledgements stored a little out of order). Each
 incident counts once, by id.

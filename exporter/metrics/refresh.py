@@ -110,7 +110,7 @@ class RefreshLoop:
         # The leader's own writes reach /metrics and the page at once, not at the next tick.
         runtime.heartbeat.state.listeners.append(lambda doc: self.heartbeats.take_own(doc, self.clock.now()))
         runtime.probes.listeners.append(self.probes.take_own)
-        runtime.incidents.listeners.append(lambda doc: self.incidents.take(compact_incident(doc), self.clock.now()))
+        runtime.incidents.listeners.append(self._take_own_incident)
         self.stats = JobStats()
         self.refreshed = asyncio.Event()  # set after every pass; for waiters such as tests
         self._parts = (
@@ -153,6 +153,10 @@ class RefreshLoop:
             await self.clock.wait_until(self.next_due(), stop)
 
     # ------------------------------------------------------------------ one pass
+
+    def _take_own_incident(self, doc: dict) -> None:
+        self.incidents.take(compact_incident(doc), self.clock.now())
+        self.acks.add(doc)  # an acknowledgement made here (API, button) is in the histogram at once
 
     async def _absorb_own_probes(self, now: datetime) -> None:
         self.probes.absorb()

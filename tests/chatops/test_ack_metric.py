@@ -31,3 +31,22 @@ async def test_an_acknowledgement_lands_in_the_severitys_histogram_on_every_inst
     # Read again (incrementally): nothing counts twice.
     await exporter.refresh.refresh_once()
     assert value(exporter.scrape(), "longrun_incident_ack_seconds_count", severity="P1") == 1
+
+
+async def test_an_acknowledgement_made_here_is_exported_before_the_next_store_read(chat):
+    """The leader reads the store's acknowledgements every 30 refresh ticks; one it makes itself
+    (a button, the API) must not wait for that read."""
+    await chat.open_p1()
+    message = await chat.opened()
+    exporter = Exporter(chat.leader.runtime)
+    await exporter.refresh.refresh_once()
+    assert value(exporter.scrape(), "longrun_incident_ack_seconds_count", severity="P1") == 0
+    await chat.cluster.run_for(30)
+    chat.telegram.press(ADMIN, message, chat.button(message, "ack"))
+    await chat.poll()
+
+    families = exporter.scrape()  # no refresh pass in between
+    assert value(families, "longrun_incident_ack_seconds_count", severity="P1") == 1
+    assert 29 <= value(families, "longrun_incident_ack_seconds_sum", severity="P1") <= 32
+    await exporter.refresh.refresh_once()  # the store read that follows counts it once, not twice
+    assert value(exporter.scrape(), "longrun_incident_ack_seconds_count", severity="P1") == 1
