@@ -70,6 +70,19 @@ MAX_NAME_CHARS = 256
 _RESERVED_NAME = re.compile(r"^__.*__$")
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What the store holds about one (type, subject) before an alert group is applied."""
+
+    pointer_path: str
+    pointer_id: Any
+    pointed: Mapping[str, Any] | None  # the newest incident the bridge recorded on
+    active: Mapping[str, Any] | None
+    previous: Mapping[str, Any] | None  # the pointed incident when it is not the active one
+    ended: Any  # episodes the pointer remembers as ended
+    history: Any  # ``with_ended(previous, ended)``: where ``judge`` finds ended episodes
+
+
 @dataclass
 class Receipt:
     """What one notification did; the webhook answers it as JSON."""
@@ -223,6 +236,25 @@ class AlertBridge:
 
     async def _apply(self, target: IncidentTarget, alerts: Sequence[Alert], now: datetime, receipt: Receipt) -> None:
         """Record the alerts of one (type, subject) on its incident, open or close it as they say."""
+        known = await self._known(target, alerts)
+        verdicts = {entry_id(a): judge(a, known.active, known.history) for a in alerts}
+        receipt.verdicts.update(v.value for v in verdicts.values())
+        receipt.ended.update(entry_id(a) for a in alerts if ended_already(a, known.active, known.history))
+        fresh = [a for a in alerts if verdicts[entry_id(a)].writes]
+        if not fresh:
+            await self._settle(target, known.active, known.previous)
+            return
+        incident = known.active
+        if incident is None or any(verdicts[entry_id(a)] is Verdict.NEW_FIRING for a in fresh):
+            incident = await self._detect(target, known.active, fresh, now)
+        receipt.incidents.add(incident["incidentId"])
+        await self._record(target, known, incident, fresh, now)
+        if any(verdicts[entry_id(a)] in (Verdict.RESOLVES, Verdict.NEW_RESOLVED) for a in fresh):
+            # Read after our write: of two instances resolving the last two episodes, one sees both.
+            await self._settle(target, await self.incidents.get(incident["incidentId"]), None)
+
+    async def _known(self, target: IncidentTarget, alerts: Sequence[Alert]) -> _Known:
+        """What the store already holds about ``target``: its pointer, active and previous incidents."""
         pointer_path = self._pointer_path(target)
         pointer = await self._store.get(pointer_path)
         pointer_id = pointer.get("incidentId") if pointer else None
@@ -236,31 +268,21 @@ class AlertBridge:
             same = active is not None and pointed is not None and active.get("incidentId") == pointer_id
             previous = None if same else pointed
         ended = pointer.get("ended") if pointer else None
-        history = with_ended(previous, ended)
-        verdicts = {entry_id(a): judge(a, active, history) for a in alerts}
-        receipt.verdicts.update(v.value for v in verdicts.values())
-        receipt.ended.update(entry_id(a) for a in alerts if ended_already(a, active, history))
-        fresh = [a for a in alerts if verdicts[entry_id(a)].writes]
-        if not fresh:
-            await self._settle(target, active, previous)
-            return
-        incident = active
-        if active is None or any(verdicts[entry_id(a)] is Verdict.NEW_FIRING for a in fresh):
-            incident = await self._detect(target, active, fresh, now)
+        return _Known(pointer_path, pointer_id, pointed, active, previous, ended, with_ended(previous, ended))
+
+    async def _record(self, target: IncidentTarget, known: _Known, incident: Mapping[str, Any],
+                      fresh: Sequence[Alert], now: datetime) -> None:
+        """Write the fresh alerts' episodes on ``incident`` and point the target at it, in one batch."""
         incident_id = incident["incidentId"]
-        receipt.incidents.add(incident_id)
         fields = {f"alerts.{entry_id(a)}": entry(a, now) for a in fresh}
         if "labels" not in incident:
             fields.update(describe(min(fresh, key=lambda a: a.starts_at)))
         writes = [Write("update", self.incidents.paths.incident(incident_id), fields)]
-        if pointer_id != incident_id:
-            writes.append(Write("set", pointer_path, {"type": target.type, "subject": target.subject,
-                                                      "incidentId": incident_id, "updatedAt": now,
-                                                      "ended": carried_ended(pointed, ended)}))
+        if known.pointer_id != incident_id:
+            writes.append(Write("set", known.pointer_path, {
+                "type": target.type, "subject": target.subject, "incidentId": incident_id, "updatedAt": now,
+                "ended": carried_ended(known.pointed, known.ended)}))
         await self._store.batch(writes)
-        if any(verdicts[entry_id(a)] in (Verdict.RESOLVES, Verdict.NEW_RESOLVED) for a in fresh):
-            # Read after our write: of two instances resolving the last two episodes, one sees both.
-            await self._settle(target, await self.incidents.get(incident_id), None)
 
     async def _detect(self, target: IncidentTarget, active: Mapping[str, Any] | None, fresh: Sequence[Alert],
                       now: datetime) -> dict[str, Any]:
