@@ -21,7 +21,6 @@ from typing import Any
 from exporter.store.base import MAX_IN_VALUES, RANGE_OPS, Filter, InvalidValue, check_value
 
 TS_TAG = "\x01ts:"
-_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _INT64 = 2**63
 
 
@@ -36,6 +35,69 @@ def document_data(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidValue(f"document data must be a dict, not {type(data).__name__}")
     return normalize(data, "data")
+
+
+def encode_document(data: Any) -> dict[str, Any]:
+    """``encode_value(document_data(data))`` in one walk: the SQLite store encodes every write.
+
+    The walk takes exact built-in types only (str, int, float, bool, None, dict, list, tuple,
+    aware datetimes from year 1000) and hands anything else, or anything it would refuse, to
+    the two-step path, which says what is wrong and where."""
+    if type(data) is dict:
+        try:
+            return _fast_map(data)
+        except _Unusual:
+            pass
+    return encode_value(document_data(data))
+
+
+class _Unusual(Exception):
+    """The one-walk encoder met something it leaves to ``normalize`` and ``encode_value``."""
+
+
+def _fast_map(data: dict) -> dict[str, Any]:
+    out = {}
+    for key, value in data.items():
+        if type(key) is not str or not key:
+            raise _Unusual
+        out[key] = _fast(value)
+    return out
+
+
+def _fast(value: Any) -> Any:
+    kind = type(value)
+    if kind is str:
+        if value.startswith(TS_TAG):
+            raise _Unusual
+        return value
+    if kind is dict:
+        return _fast_map(value)
+    if value is None or kind is bool:
+        return value
+    if kind is int:
+        if -_INT64 <= value < _INT64:
+            return value
+        raise _Unusual
+    if kind is float:
+        if math.isfinite(value):
+            return value
+        raise _Unusual
+    if kind is datetime:
+        return _fast_timestamp(value)
+    if kind is list or kind is tuple:
+        return [_fast(item) for item in value]
+    raise _Unusual
+
+
+def _fast_timestamp(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise _Unusual
+    return _timestamp_text(value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc))
+
+
+def _timestamp_text(utc: datetime) -> str:
+    """Fixed width, years zero-padded (strftime's ``%Y`` wrote year 999 as "999", unreadable)."""
+    return TS_TAG + utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _normalize(value: Any, where: str) -> Any:
@@ -57,7 +119,7 @@ def _normalize(value: Any, where: str) -> Any:
 def encode_value(value: Any) -> Any:
     """A normalized value as JSON-ready Python (datetimes as tagged strings)."""
     if isinstance(value, datetime):
-        return TS_TAG + value.astimezone(timezone.utc).strftime(_TS_FORMAT)
+        return _timestamp_text(value.astimezone(timezone.utc))
     if isinstance(value, list):
         return [encode_value(item) for item in value]
     if isinstance(value, dict):

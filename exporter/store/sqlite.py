@@ -33,7 +33,7 @@ from exporter.store.base import (
     effective_order, split_path, validate_collection,
 )
 from exporter.store.codec import (
-    TS_TAG, apply_field_updates, check_field_updates, decode_value, deep_merge, document_data, encode_value,
+    TS_TAG, apply_field_updates, check_field_updates, decode_value, deep_merge, encode_document, encode_value,
     filter_value, get_field, normalize, split_field_path,
 )
 
@@ -95,6 +95,7 @@ class SqliteStore(DocumentStore):
         self._lock = asyncio.Lock()  # held by a transaction for its whole run
         self._closed = False
         self._announcements: list[tuple[str, int | None, dict[str, Any] | None]] = []  # worker thread only
+        self._resolved: str | None = None  # str(path.resolve()), once: the watchers' key
 
     # ------------------------------------------------------------ plumbing
 
@@ -178,7 +179,7 @@ class SqliteStore(DocumentStore):
         """Tell this process's watchers what just committed (other processes poll)."""
         pending, self._announcements = self._announcements, []
         for path, version, data in pending:
-            sqlite_watch.announce(self.path, path, version, data)
+            sqlite_watch.announce(self._resolved or str(self.path.resolve()), path, version, data)
 
     # ------------------------------------------------------------ single documents
 
@@ -189,21 +190,24 @@ class SqliteStore(DocumentStore):
         ).fetchone()
         return None if row is None else _document(f"{collection}/{doc_id}", row[0], row[1])
 
-    def _apply(self, conn: sqlite3.Connection, write: Write, if_version: str | None = None) -> Document | None:
-        """Apply one write inside an open write transaction; ``write.data`` is already encoded."""
+    def _apply(self, conn: sqlite3.Connection, write: Write, if_version: str | None = None,
+               version: int | None = None) -> int | None:
+        """Apply one write inside an open write transaction; ``write.data`` is already encoded.
+        Returns the document's new version (None for a delete). ``version`` is one taken in
+        advance (``_apply_all``); without it one is taken here."""
         collection, doc_id = split_path(write.path)
-        row = conn.execute(
-            "SELECT data, version FROM docs WHERE collection = ? AND id = ?", (collection, doc_id)
-        ).fetchone()
+        row = None
+        if write.kind != "create" and (write.kind != "set" or write.merge or if_version is not None):
+            row = conn.execute(
+                "SELECT data, version FROM docs WHERE collection = ? AND id = ?", (collection, doc_id)
+            ).fetchone()
         if if_version is not None and (row is None or str(row[1]) != if_version):
             raise PreconditionFailed(f"{write.path}: version is not {if_version}")
         if write.kind == "delete":
             conn.execute("DELETE FROM docs WHERE collection = ? AND id = ?", (collection, doc_id))
-            if sqlite_watch.is_watched(self.path, write.path):
+            if self._watched(write.path):
                 self._announcements.append((write.path, None, None))
             return None
-        if write.kind == "create" and row is not None:
-            raise AlreadyExists(write.path)
         if write.kind == "update" and row is None:
             raise NotFound(write.path)
         current = json.loads(row[0]) if row is not None else {}
@@ -211,20 +215,48 @@ class SqliteStore(DocumentStore):
             stored = apply_field_updates(current, write.data)
         else:
             stored = deep_merge(current, write.data) if write.merge else write.data
-        (version,) = conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'version' RETURNING value").fetchone()
-        conn.execute(
-            "INSERT INTO docs (collection, id, data, version, updated) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (collection, id) DO UPDATE SET data = excluded.data, version = excluded.version, "
-            "updated = excluded.updated",
-            (collection, doc_id, json.dumps(stored, ensure_ascii=False, separators=(",", ":")), version, time.time()),
-        )
-        if sqlite_watch.is_watched(self.path, write.path):
+        if version is None:
+            version = self._take_versions(conn, 1)
+        text = json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
+        if write.kind == "create":
+            try:  # the primary key says whether it exists: no read first
+                conn.execute("INSERT INTO docs (collection, id, data, version, updated) VALUES (?, ?, ?, ?, ?)",
+                             (collection, doc_id, text, version, time.time()))
+            except sqlite3.IntegrityError:
+                raise AlreadyExists(write.path) from None
+        else:
+            conn.execute(
+                "INSERT INTO docs (collection, id, data, version, updated) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (collection, id) DO UPDATE SET data = excluded.data, version = excluded.version, "
+                "updated = excluded.updated",
+                (collection, doc_id, text, version, time.time()),
+            )
+        if self._watched(write.path):
             self._announcements.append((write.path, version, decode_value(stored)))
-        return Document(write.path, decode_value(write.data), str(version))
+        return version
+
+    def _apply_all(self, conn: sqlite3.Connection, writes: Sequence[Write]) -> None:
+        """Apply a batch's writes, their versions taken in one step (in order, as one at a time would)."""
+        last = self._take_versions(conn, len(writes)) if writes else 0
+        for offset, write in enumerate(writes):
+            self._apply(conn, write, version=last - len(writes) + 1 + offset)
+
+    @staticmethod
+    def _take_versions(conn: sqlite3.Connection, count: int) -> int:
+        """Reserve ``count`` versions; returns the last (versions only grow, gaps are harmless)."""
+        (last,) = conn.execute("UPDATE counters SET value = value + ? WHERE name = 'version' RETURNING value",
+                               (count,)).fetchone()
+        return last
+
+    def _watched(self, path: str) -> bool:
+        if self._resolved is None:
+            self._resolved = str(self.path.resolve())
+        return sqlite_watch.is_watched(self._resolved, path)
 
     async def _write(self, write: Write, if_version: str | None = None) -> Document | None:
         encoded = _encoded(write)
-        return await self._run(self._in_write_transaction, lambda conn: self._apply(conn, encoded, if_version))
+        version = await self._run(self._in_write_transaction, lambda conn: self._apply(conn, encoded, if_version))
+        return None if version is None else Document(write.path, decode_value(encoded.data), str(version))
 
     async def get(self, path: str) -> Document | None:
         split_path(path)
@@ -287,7 +319,7 @@ class SqliteStore(DocumentStore):
         if len(writes) > MAX_BATCH:
             raise InvalidValue(f"batch of {len(writes)} writes; at most {MAX_BATCH}")
         encoded = [_encoded(write) for write in writes]
-        await self._run(self._in_write_transaction, lambda conn: [self._apply(conn, w) for w in encoded])
+        await self._run(self._in_write_transaction, lambda conn: self._apply_all(conn, encoded))
 
     async def transaction(self, fn: Callable[[Transaction], Awaitable[T]]) -> T:
         """BEGIN IMMEDIATE for the whole of ``fn``: no other writer can interleave, so no retry is
@@ -311,8 +343,7 @@ class SqliteStore(DocumentStore):
 
     def _commit(self, writes: list[Write]) -> None:
         try:
-            for write in writes:
-                self._apply(self._connection(), write)
+            self._apply_all(self._connection(), writes)
             self._connection().execute("COMMIT")
         except BaseException:
             self._rollback()
@@ -376,10 +407,10 @@ def _encoded(write: Write) -> Write:
         raise InvalidValue(f"unknown write kind {write.kind!r}")
     if write.kind == "delete":
         return write
-    data = document_data(write.data)
+    data = encode_document(write.data)
     if write.kind == "update":
         check_field_updates(data)
-    return Write(write.kind, write.path, encode_value(data), write.merge)
+    return Write(write.kind, write.path, data, write.merge)
 
 
 def _document(path: str, data: str, version: int) -> Document:

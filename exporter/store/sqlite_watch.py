@@ -82,14 +82,15 @@ def watch_document(db: Path, path: str, on_change: OnChange, *, poll: float = 0.
     return unwatch
 
 
-def announce(db: Path, path: str, version: int | None, data: dict[str, Any] | None) -> None:
-    """Called by SqliteStore after a write to ``path`` committed."""
+def announce(db: str, path: str, version: int | None, data: dict[str, Any] | None) -> None:
+    """Called by SqliteStore after a write to ``path`` committed; ``db`` is ``str(db_path.resolve())``."""
     with _lock:
-        watchers = list(_watchers.get((str(db.resolve()), path), ()))
+        watchers = list(_watchers.get((db, path), ()))
     for watcher in watchers:
         watcher.deliver(version, data)
 
 
-def is_watched(db: Path, path: str) -> bool:
+def is_watched(db: str, path: str) -> bool:
+    """``db`` is ``str(db_path.resolve())`` (resolved once by the store: it is asked on every write)."""
     with _lock:
-        return bool(_watchers.get((str(db.resolve()), path)))
+        return bool(_watchers.get((db, path)))

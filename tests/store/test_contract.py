@@ -204,6 +204,32 @@ async def test_datetimes_come_back_as_aware_utc_with_microseconds(store):
         assert value == moment and value.microsecond == 123456
 
 
+async def test_timestamps_from_year_1_to_9999_read_back_and_sort_as_instants(store):
+    moments = [datetime(1, 1, 1, 0, 0, 1, tzinfo=timezone.utc), datetime(999, 12, 31, 23, 59, tzinfo=timezone.utc),
+               datetime(1000, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, 59, tzinfo=timezone.utc)]
+    await store.batch([Write("create", f"{C}/m{i}", {"ts": moment}) for i, moment in enumerate(reversed(moments))])
+
+    assert [(await store.get(f"{C}/m{i}")).data["ts"] for i in range(4)] == list(reversed(moments))
+    ordered = await store.query(C, where=[Filter("ts", "<", datetime(2000, 1, 1, tzinfo=timezone.utc))], order_by=[Order("ts")])
+    assert [d.data["ts"] for d in ordered] == moments[:3]
+
+
+async def test_a_batch_gives_every_document_it_writes_a_new_version(store):
+    before = await store.create(f"{C}/a", {"n": 0})
+    await store.batch([Write("set", f"{C}/a", {"n": 1}), Write("create", f"{C}/b", {"n": 1}),
+                       Write("update", f"{C}/a", {"n": 2})])
+    await store.batch([Write("set", f"{C}/c", {"n": 1})])
+
+    a, b, c = [await store.get(f"{C}/{name}") for name in "abc"]
+    assert a.data == {"n": 2} and b.data == {"n": 1}
+    assert a.version != before.version and b.version is not None
+    assert c.version not in (a.version, b.version)  # a later batch (Firestore: one commit time per batch)
+    with pytest.raises(PreconditionFailed):
+        await store.update(f"{C}/a", {"n": 3}, if_version=before.version)
+    await store.update(f"{C}/a", {"n": 3}, if_version=a.version)
+    assert (await store.get(f"{C}/a")).data == {"n": 3}
+
+
 @pytest.mark.parametrize("write", [
     lambda s: s.create(f"{C}/a", {"ts": datetime(2026, 1, 1)}),
     lambda s: s.set(f"{C}/a", {"deep": {"ts": [datetime(2026, 1, 1)]}}),
