@@ -26,7 +26,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
-from typing import Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
 
 Status = Literal["firing", "resolved"]
 STATUSES: tuple[str, ...] = ("firing", "resolved")

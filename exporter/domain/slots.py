@@ -84,8 +84,7 @@ def probe_key(probe_type: str, slot: datetime) -> str:
 
 def iso(when: datetime) -> str:
     """``tsIso``: ISO-8601 UTC with milliseconds and ``Z``."""
-    when = when.astimezone(timezone.utc)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return when.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def day_id(day: date) -> str:
