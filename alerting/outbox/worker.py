@@ -1,42 +1,24 @@
-"""The persisted Telegram outbox: save the message first, deliver it after.
+"""Delivery: claim a pending message, pace it, send it, record the result.
 
-Each message is a document ``{root}/outbox/{messageId}`` whose id is derived
-from a dedup key, the chat and the part number, so enqueueing the same logical
-message again (an HA Alertmanager duplicate, a webhook retry, a repeat) is a
-no-op. Workers claim a message with a conditional update before sending it, so
-two instances never send the same message twice; a claim left by a worker that
-died mid-send expires after ``claim_timeout`` and the message is sent again.
+Workers claim a message with a conditional update before sending it, so two
+instances never send the same message twice; a claim left by a worker that died
+mid-send expires after ``claim_timeout`` and the message is sent again.
+Incident messages go first, P1 before P2 before P3, then the bulk, each lane in
+createdAt order. Bulk leaves part of a group's per-minute sends to incident
+messages (``Limits.urgent_reserve``). When a chat's pending bulk is more than its
+rate lets through in the next minute, the worker merges it into digests
+(``alerting.digest``, saved by ``Outbox.merge``): nothing is dropped or sent
+twice, and a digest takes the place of its first message, so the order is kept.
 
-    outbox = Outbox(store, paths, clock)
-    await outbox.enqueue(messages_for(notification_key(payload), render_group(payload, now=clock.now()),
-                                      chats.configured))
     worker = OutboxWorker(store, paths, client, Pacer(clock), clock, chats)
     worker.wake()                       # after an enqueue: don't wait for the next poll
     await worker.run(stop_event)        # or: await worker.run_once()
-
-Incident messages go first, P1 before P2 before P3, then the bulk (group
-notifications and digests), each lane in createdAt order: ``priority`` is 1-3
-for an incident message of that severity and 9 for bulk. Bulk leaves part of a
-group's per-minute sends to incident messages (``Limits.urgent_reserve``).
-When a chat's pending bulk is more than its rate lets through in the next
-minute, the worker merges it into digests (``alerting.digest``): one
-transaction writes the digest and marks each merged message ``merged`` with
-``mergedInto``, so nothing is dropped or sent twice; a digest takes the place
-of its first message, so the order is kept.
-
-Document fields: chatId, text, part, seq (order within one enqueue), priority, lines (the compact form
-a digest is made of), createdAt, nextAttemptAt, attempts, status (pending | sent | failed | merged),
-dedupKey, sentAt, lastError, claimedBy, claimedUntil, telegramMessageId, configuredChatId, mergedInto,
-and replyMarkup (the inline buttons as JSON text) when it has any.
-
-Firestore needs a composite index on (status ==, priority asc, createdAt asc, seq asc); documents
-saved before 0.3 (no priority) get one when a worker starts.
+    worker.stats.depth                  # what the metrics layer reads
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import random
@@ -46,214 +28,20 @@ from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
 from alerting import digest
+from alerting.outbox.backoff import BACKOFF_CAP, backoff_delay
+from alerting.outbox.collection import Outbox
+from alerting.outbox.messages import BULK, FAILED, PENDING, SENT
+from alerting.outbox.routes import ChatRoutes
 from alerting.telegram.client import Delivered, Migrated, Permanent, RetryAfter, SendResult, TelegramClient, Transient
-from alerting.telegram.format import LIMIT, utf16_len
 from alerting.telegram.pacing import Pacer
 from exporter.clock import Clock
-from exporter.store.base import (
-    MAX_BATCH, AlreadyExists, Document, DocumentStore, Filter, NotFound, Order, PreconditionFailed, StoreError,
-    Transaction, TransactionConflict, Write,
-)
+from exporter.store.base import Document, DocumentStore, NotFound, PreconditionFailed, StoreError
 from exporter.store.paths import Paths
 
 log = logging.getLogger(__name__)
 
-PENDING, SENT, FAILED, MERGED = "pending", "sent", "failed", "merged"
-BULK = 9  # group notifications and digests; incident messages go first, by severity
-_INCIDENT_PRIORITY = {"P1": 1, "P2": 2, "P3": 3}
-
-
-def priority_for(severity: object) -> int:
-    """An incident message's place in the queue: P1 first; an unknown severity as P3."""
-    return _INCIDENT_PRIORITY.get(str(severity), 3)
-
-
-# ---------------------------------------------------------------- messages
-
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    chat_id: str
-    text: str
-    dedup_key: str
-    part: int = 1
-    reply_markup: dict | None = None  # inline buttons (chat-ops), on the last part only
-    priority: int = BULK
-    lines: tuple[str, ...] = ()  # the compact form a digest is made of; none: never merged
-
-    @property
-    def message_id(self) -> str:
-        return message_id(self.dedup_key, self.chat_id, self.part)
-
-
-def message_id(dedup_key: str, chat_id: str, part: int) -> str:
-    """The outbox document id: the same logical message always gets the same id."""
-    return hashlib.sha256(f"{dedup_key}\0{chat_id}\0{part}".encode()).hexdigest()[:40]
-
-
-def messages_for(dedup_key: str, texts: Sequence[str], chat_ids: Iterable[str],
-                 reply_markup: dict | None = None, *, priority: int = BULK,
-                 lines: Sequence[Sequence[str]] = ()) -> list[OutgoingMessage]:
-    """Every part of one logical message, for every chat; ``reply_markup`` goes on the last part,
-    ``lines[k]`` is part k's compact form."""
-    return [OutgoingMessage(str(chat), text, dedup_key, part, reply_markup if part == len(texts) else None,
-                            priority, tuple(lines[part - 1]) if part <= len(lines) else ())
-            for chat in chat_ids for part, text in enumerate(texts, start=1)]
-
-
-class ChatRoutes:
-    """The configured chats, and where each now lives: a group upgraded to a supergroup moves.
-
-    Messages keep the configured chat id in their id (so dedup survives a move);
-    the worker resolves it to the current chat at send time.
-    """
-
-    def __init__(self, chat_ids: Iterable[str]) -> None:
-        self.configured: tuple[str, ...] = tuple(str(chat) for chat in chat_ids)
-        self._moved: dict[str, str] = {}
-
-    def resolve(self, chat_id: str) -> str:
-        chat_id, seen = str(chat_id), set()
-        while chat_id in self._moved and chat_id not in seen:
-            seen.add(chat_id)
-            chat_id = self._moved[chat_id]
-        return chat_id
-
-    def migrate(self, old: str, new: str) -> None:
-        log.warning("telegram chat %s moved to %s: update TELEGRAM_CHAT_ID", old, new)
-        self._moved[str(old)] = str(new)
-
-    @property
-    def moved(self) -> dict[str, str]:
-        return dict(self._moved)
-
-
-# A chat's messages wait behind its first, so the cap is how late a Telegram outage's backlog
-# notices recovery: a minute, at the cost of one request a minute per chat while it lasts.
-BACKOFF_CAP = 60.0
 # The longest window of Telegram's limits (20 a minute per group): what a starting worker recalls.
 PACING_MEMORY = timedelta(minutes=1)
-
-
-def backoff_delay(attempt: int, rng: random.Random, base: float = 1.0, cap: float = BACKOFF_CAP) -> float:
-    """Exponential backoff with jitter: about base·2^(attempt-1), between half and all of it, capped."""
-    ceiling = min(cap, base * 2 ** min(max(attempt - 1, 0), 30))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
-
-
-# ---------------------------------------------------------------- the collection
-
-
-class Outbox:
-    """The outbox collection: enqueue, and what is waiting."""
-
-    def __init__(self, store: DocumentStore, paths: Paths, clock: Clock) -> None:
-        self._store = store
-        self._collection = paths.outbox
-        self._clock = clock
-
-    def path(self, message_id: str) -> str:
-        return f"{self._collection}/{message_id}"
-
-    async def enqueue(self, messages: Iterable[OutgoingMessage]) -> int:
-        """Save messages for delivery, to be sent in this order; returns how many were new."""
-        messages = list(messages)
-        for m in messages:
-            if utf16_len(m.text) > LIMIT or not m.text:
-                raise ValueError(f"message part {m.part} for chat {m.chat_id} is empty or longer than {LIMIT}")
-        now = self._clock.now()
-        documents = {self.path(m.message_id): _document(m, seq, now) for seq, m in enumerate(messages)}
-        existing = await self._store.get_many(list(documents))
-        new = [(path, data) for path, data in documents.items() if existing.get(path) is None]
-        created = 0
-        for start in range(0, len(new), MAX_BATCH):
-            chunk = new[start:start + MAX_BATCH]
-            try:
-                await self._store.batch([Write("create", path, data) for path, data in chunk])
-                created += len(chunk)
-            except AlreadyExists:  # another instance saved some of them meanwhile: one at a time
-                created += await self._create_each(chunk)
-        return created
-
-    async def _create_each(self, documents: Sequence[tuple[str, dict]]) -> int:
-        created = 0
-        for path, data in documents:
-            try:
-                await self._store.create(path, data)
-                created += 1
-            except AlreadyExists:
-                pass
-        return created
-
-    async def pending(self, limit: int | None = None) -> list[Document]:
-        """Pending messages: incident messages first (P1 first), then bulk; oldest first in each."""
-        return await self._store.query(self._collection, where=[Filter("status", "==", PENDING)],
-                                       order_by=[Order("priority"), Order("createdAt"), Order("seq")], limit=limit)
-
-    async def give_priorities(self) -> int:
-        """Give a priority to pending messages saved before 0.3 (a query ordered by it would miss them)."""
-        given = 0
-        async for doc in self._store.stream(self._collection, where=[Filter("status", "==", PENDING)],
-                                            order_by=[Order("createdAt"), Order("seq")]):
-            if "priority" not in doc.data:
-                urgent = str(doc.data.get("dedupKey", "")).startswith("incident:")
-                await self._store.update(doc.path, {"priority": 3 if urgent else BULK})
-                given += 1
-        return given
-
-    async def merge(self, sources: Sequence[Document], made: digest.Digest) -> bool:
-        """Save ``made`` in place of its sources, in one transaction; False (nothing written) when one of
-        them changed since it was read (claimed, sent, merged elsewhere)."""
-        first = sources[0]
-        digest_id = hashlib.sha256("\0".join(made.sources).encode()).hexdigest()[:40]
-
-        async def work(tx: Transaction) -> bool:
-            for source in sources:
-                current = await tx.get(source.path)
-                if current is None or current.version != source.version:
-                    return False
-            tx.create(self.path(digest_id), {
-                **{k: first.data.get(k) for k in ("chatId", "configuredChatId", "createdAt", "seq", "nextAttemptAt")},
-                "text": made.text, "lines": list(made.lines), "part": 1, "priority": BULK,
-                "dedupKey": f"digest:{digest_id}", "attempts": 0, "status": PENDING, "sentAt": None,
-                "lastError": None, "claimedBy": None, "claimedUntil": None,
-            })
-            for source in sources:
-                tx.update(source.path, {"status": MERGED, "mergedInto": digest_id, "mergedAt": self._clock.now()})
-            return True
-
-        try:
-            return await self._store.transaction(work)
-        except (AlreadyExists, TransactionConflict):
-            return False
-
-    async def depth(self) -> int:
-        return await self._store.count(self._collection, where=[Filter("status", "==", PENDING)])
-
-    async def sent_since(self, since: datetime) -> list[tuple[str, datetime]]:
-        """(chat, sentAt) of every message sent at or after ``since``, oldest first."""
-        docs = await self._store.query(self._collection, where=[Filter("sentAt", ">=", since)],
-                                       order_by=[Order("sentAt")])
-        return [(d.data["chatId"], d.data["sentAt"]) for d in docs]
-
-    async def oldest_created_at(self) -> datetime | None:
-        oldest = await self._store.query(self._collection, where=[Filter("status", "==", PENDING)],
-                                         order_by=[Order("createdAt"), Order("seq")], limit=1)
-        return oldest[0].data["createdAt"] if oldest else None
-
-
-def _document(m: OutgoingMessage, seq: int, now: datetime) -> dict:
-    return {
-        "chatId": m.chat_id, "configuredChatId": m.chat_id, "text": m.text, "part": m.part, "seq": seq,
-        "priority": m.priority, "lines": list(m.lines),
-        "dedupKey": m.dedup_key, "createdAt": now, "nextAttemptAt": now, "attempts": 0,
-        "status": PENDING, "sentAt": None, "lastError": None, "claimedBy": None, "claimedUntil": None,
-        # JSON text: Firestore cannot hold the keyboard's array of arrays.
-        **({"replyMarkup": json.dumps(m.reply_markup)} if m.reply_markup else {}),
-    }
-
-
-# ---------------------------------------------------------------- delivery
 
 
 @dataclass
