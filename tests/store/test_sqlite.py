@@ -14,7 +14,7 @@ import pytest
 
 from exporter.store.base import Filter, InvalidValue, Order, StoreUnavailable
 from exporter.store.codec import TS_TAG
-from exporter.store.sqlite import SqliteStore, select_sql
+from exporter.store.sqlite import SqliteStore, read_many_sql, select_sql
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -137,6 +137,17 @@ async def test_a_string_that_looks_like_an_encoded_timestamp_is_refused(sqlite_s
 
 
 NEW_YEAR = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("count", [1, 2, 100])
+async def test_reading_many_documents_looks_each_up_by_key_and_scans_nothing(sqlite_store, tmp_path, count):
+    await sqlite_store.ping()  # creates the schema
+
+    with sqlite3.connect(tmp_path / "store.db") as raw:
+        plan = [row[-1] for row in raw.execute(f"EXPLAIN QUERY PLAN {read_many_sql(count)}", ["c", "x"] * count)]
+
+    assert any("SEARCH d USING PRIMARY KEY (collection=? AND id=?)" in step for step in plan), plan
+    assert not any(step.startswith("SCAN d") or step == "SCAN docs" for step in plan), plan
 
 
 @pytest.mark.parametrize("where, order_by, index, index_sorts", [
