@@ -26,12 +26,12 @@ test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 $(PYTEST_ARGS)
 
 # The edit-test loop: no slow test, no external program, no Firestore emulator, on every core
-# (pytest-xdist; about 85 s on an idle 2-core machine). `make test` stays the whole suite, in one
-# process; CI runs that.
+# (pytest-xdist), with 12 generated histories per reference-model comparison instead of 40.
+# `make test` stays the whole suite, in one process; CI runs that.
 FAST := not slow and not process and not firestore
 WORKERS ?= auto
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "$(FAST)" -n $(WORKERS) --durations=10 $(PYTEST_ARGS)
+	LONGRUN_MODEL_EXAMPLES=$${LONGRUN_MODEL_EXAMPLES:-12} $(BIN)/python -m pytest -q -p no:cacheprovider -m "$(FAST)" -n $(WORKERS) --durations=10 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

@@ -116,7 +116,7 @@ class Leadership:
         loop = self._loop
 
         def changed(doc: Document | None) -> None:
-            loop.call_soon_threadsafe(self._on_lock_changed, doc)
+            _post(loop, self._on_lock_changed, doc)
 
         self._unwatch = self.store.watch(self.path, changed)
 
@@ -135,7 +135,7 @@ class Leadership:
         loop = self._loop
 
         def changed(doc: Document | None) -> None:
-            loop.call_soon_threadsafe(self._on_release_notice, doc.data if doc else None)
+            _post(loop, self._on_release_notice, doc.data if doc else None)
 
         self._unwatch_release = self.store.watch(self.paths.lock_release(self.lock_name), changed)
 
@@ -371,3 +371,13 @@ def _describe(view: rules.LeaseView | None) -> str:
         return "no lock"
     state = "released" if view.released else f"until {view.lease_until.isoformat()}"
     return f"{view.holder} generation {view.generation}, {state}"
+
+
+def _post(loop: asyncio.AbstractEventLoop, callback, *args) -> None:
+    """Hand a watcher thread's news to the loop; a loop already closed (the process or test
+    is shutting down, the watch not yet stopped) has nobody left to tell."""
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:
+        if not loop.is_closed():
+            raise

@@ -48,7 +48,7 @@ def one_walk(data):
         return "refused", (type(exc), str(exc))
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.dictionaries(keys, values, max_size=6))
 def test_one_walk_encodes_or_refuses_exactly_like_the_two_steps(data):
     assert one_walk(data) == two_steps(data)
