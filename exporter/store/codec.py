@@ -66,26 +66,17 @@ def _fast_map(data: dict) -> dict[str, Any]:
 
 def _fast(value: Any) -> Any:
     kind = type(value)
-    if kind is str:
-        if value.startswith(TS_TAG):
-            raise _Unusual
+    if kind is str and not value.startswith(TS_TAG):
         return value
     if kind is dict:
         return _fast_map(value)
-    if value is None or kind is bool:
-        return value
-    if kind is int:
-        if -_INT64 <= value < _INT64:
-            return value
-        raise _Unusual
-    if kind is float:
-        if math.isfinite(value):
-            return value
-        raise _Unusual
     if kind is datetime:
         return _fast_timestamp(value)
     if kind is list or kind is tuple:
         return [_fast(item) for item in value]
+    if value is None or kind is bool or (kind is int and -_INT64 <= value < _INT64) or (
+            kind is float and math.isfinite(value)):
+        return value
     raise _Unusual
 
 
