@@ -18,6 +18,7 @@ from exporter import __version__
 from exporter.web import admin_params as p
 from exporter.web.admin_http import MAX_ADMIN_BODY
 from exporter.web.inbound import TOKEN as INBOUND_TOKEN
+from exporter.web.status_view import LEVELS
 
 ADMIN = "/api/admin/longrun"
 JSON = "application/json"
@@ -283,7 +284,7 @@ def status_routes() -> dict[str, Any]:
                                            "maintenance", "configuration"], "properties": {
         "generatedAt": {"type": "string", "format": "date-time"},
         "headline": {"type": "object", "properties": {
-            "level": {"type": "string", "enum": ["ok", "limited", "warn", "bad"]}, "title": {"type": "string"},
+            "level": {"type": "string", "enum": list(LEVELS)}, "title": {"type": "string"},
             "reasons": {"type": "array", "items": {"type": "string"}}, "checked": {"type": "array", "items": {"type": "string"}}}},
         "heartbeat": ANY_OBJECT, "probes": {"type": "array", "items": ANY_OBJECT},
         "incidents": {"type": "object", "properties": {"openCount": {"type": "integer", "minimum": 0},

@@ -2,7 +2,7 @@
 
     facts = StatusFacts(now=..., probes={...}, open_incidents=[...], rollups=[...], ...)
     view = build_view(facts)          # pure: a JSON-ready dict
-    view["headline"]["level"]         # "ok" | "limited" | "warn" | "bad"
+    view["headline"]["level"]         # one of LEVELS
 
 Numbers in the view:
 
@@ -28,6 +28,10 @@ from exporter.domain.percent import PRECISION, floor_percent
 from exporter.domain.report import build_window_report
 from exporter.domain.slots import iso
 from exporter.domain.vocabulary import PROBE_TYPES, SEVERITIES
+
+# The headline's levels, best first: every check passes; only longrun itself is checked;
+# a maintenance window is open; something needs attention; something is wrong.
+LEVELS = ("ok", "limited", "maintenance", "warn", "bad")
 
 PERIODS = (("24h", 1), ("7d", 7), ("30d", 30), ("90d", 90))
 HISTORY_DAYS = 90

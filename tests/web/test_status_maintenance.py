@@ -2,8 +2,28 @@
 
 import json
 from datetime import timedelta
+from pathlib import Path
+
+import jsonschema
+import yaml
 
 from exporter.web.status_page import CACHE_SEC
+
+SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
+
+
+def json_schema(schema):
+    """An OpenAPI 3.0 schema as JSON Schema: ``nullable: true`` becomes a type that admits null."""
+    if isinstance(schema, list):
+        return [json_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    converted = {key: json_schema(value) for key, value in schema.items() if key != "nullable"}
+    if schema.get("nullable") and "type" in schema:
+        converted["type"] = [schema["type"], "null"]
+        if "enum" in schema:
+            converted["enum"] = [*schema["enum"], None]
+    return converted
 
 
 
@@ -28,6 +48,9 @@ async def test_a_deploy_inside_a_window_reads_as_maintenance_not_down(cluster, l
     assert (view["headline"]["level"], view["headline"]["title"]) == ("maintenance", "Maintenance")
     assert view["headline"]["reasons"][0].startswith("planned work: deploy <0.3>, started by cli:ana, until ")
     assert any(r.startswith("no heartbeat for") for r in view["headline"]["reasons"])   # listed, not alarmed
+    # ... and the answer is what docs/openapi.yaml promises (its level enum once lacked "maintenance")
+    operation = yaml.safe_load(SPEC.read_text(encoding="utf-8"))["paths"]["/api/status"]["get"]
+    jsonschema.validate(view, json_schema(operation["responses"]["200"]["content"]["application/json"]["schema"]))
 
     async with client.get("/") as response:
         html = await response.text()
