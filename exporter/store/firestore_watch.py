@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -27,6 +28,7 @@ def watch_document(client: Any, path: str, on_change: OnChange, to_document: Cal
 
     ``to_document`` turns a snapshot into the store's ``Document`` (None when it does not exist).
     """
+    stopped = threading.Event()
     try:
         # Built against the same endpoint as the async client: the emulator when it uses one.
         with _emulator(client._emulator_host):
@@ -34,6 +36,8 @@ def watch_document(client: Any, path: str, on_change: OnChange, to_document: Cal
         reference = sync.document(path)
 
         def changed(snapshots, _changes, _read_time) -> None:
+            if stopped.is_set():
+                return
             snapshot = snapshots[0] if snapshots else None
             on_change(to_document(snapshot) if snapshot is not None else None)
 
@@ -43,12 +47,22 @@ def watch_document(client: Any, path: str, on_change: OnChange, to_document: Cal
         return None
 
     def unwatch() -> None:
-        try:
-            watch.unsubscribe()
-        finally:
-            sync.close()
+        """Stops delivery at once; the listener itself is closed on a thread of its own, because
+        ``unsubscribe`` joins the listener's thread for up to a second (always, while the store is
+        unreachable), and this is called from the event loop."""
+        stopped.set()
+        threading.Thread(target=_close, args=(watch, sync), name=f"firestore-unwatch:{path}", daemon=True).start()
 
     return unwatch
+
+
+def _close(watch: Any, sync: Any) -> None:
+    try:
+        watch.unsubscribe()
+    except Exception as exc:  # noqa: BLE001 - the listener is gone either way
+        log.debug("closing a Firestore listener: %s: %s", exc.__class__.__name__, exc)
+    finally:
+        sync.close()
 
 
 @contextmanager
