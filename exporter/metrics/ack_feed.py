@@ -2,8 +2,8 @@
 
 Read by the refresh loop from the store, so every instance exports the same
 figures whichever process acknowledged (the API, the CLI, a Telegram button);
-an acknowledgement this process makes is added at once (``add``, from the
-incident service's listeners), the others arrive with the next read:
+an acknowledgement this process makes is counted at once (``take_own``, from
+the incident service's listeners), the others arrive with the next read:
 every incident with ``tsAck`` once, then only ``tsAck`` past the newest seen
 (less a minute, for acknowledgements stored a little out of order). Each
 incident counts once, by id.
@@ -56,12 +56,21 @@ class AckFeed:
             self.add(doc.data)
 
     def add(self, data: dict[str, Any]) -> None:
+        """One incident as the store holds it; the next read continues from its ``tsAck``."""
+        ts_ack = self.take_own(data)
+        if ts_ack is not None:
+            self.newest = max(self.newest or ts_ack, ts_ack)
+
+    def take_own(self, data: dict[str, Any]) -> datetime | None:
+        """Count one incident's acknowledgement (its ``tsAck``, None when it has none). Alone, for
+        one this process just made: the read cursor stays, so an older one made elsewhere and not
+        yet read is still found by the next read."""
         ts_ack, ack = data.get("tsAck"), data.get("ackSec")
         if not isinstance(ts_ack, datetime) or not is_number(ack) or ack < 0:
-            return
+            return None
         severity = data.get("severity") if data.get("severity") in SEVERITIES else "unknown"
         self.acks[str(data.get("incidentId"))] = (severity, float(ack))
-        self.newest = max(self.newest or ts_ack, ts_ack)
+        return ts_ack
 
     def histograms(self) -> dict[tuple[str, ...], Histogram]:
         by_severity: dict[str, list[float]] = {s: [] for s in SEVERITIES}

@@ -128,6 +128,10 @@ class RefreshLoop:
         self._failing = False
         self._broken: set[str] = set()  # parts whose last refresh raised something other than StoreError
 
+    def _take_own_incident(self, doc: dict) -> None:
+        self.incidents.take(compact_incident(doc), self.clock.now())
+        self.acks.take_own(doc)  # an acknowledgement made here (API, button) is in the histogram at once
+
     async def refresh_once(self) -> bool:
         """Read every part now; True when every read succeeded."""
         return await self._pass(self._parts)
@@ -153,10 +157,6 @@ class RefreshLoop:
             await self.clock.wait_until(self.next_due(), stop)
 
     # ------------------------------------------------------------------ one pass
-
-    def _take_own_incident(self, doc: dict) -> None:
-        self.incidents.take(compact_incident(doc), self.clock.now())
-        self.acks.add(doc)  # an acknowledgement made here (API, button) is in the histogram at once
 
     async def _absorb_own_probes(self, now: datetime) -> None:
         self.probes.absorb()

@@ -50,3 +50,24 @@ async def test_an_acknowledgement_made_here_is_exported_before_the_next_store_re
     assert 29 <= value(families, "longrun_incident_ack_seconds_sum", severity="P1") <= 32
     await exporter.refresh.refresh_once()  # the store read that follows counts it once, not twice
     assert value(exporter.scrape(), "longrun_incident_ack_seconds_count", severity="P1") == 1
+
+
+async def test_an_acknowledgement_made_here_does_not_hide_an_older_one_made_elsewhere(chat):
+    """The store read continues from the newest acknowledgement it has read; one this process made
+    itself must not move that point past another instance's, not yet read."""
+    standby = await chat.add("beta")
+    await chat.open_p1()
+    message = await chat.opened()
+    p2, _ = await chat.leader.runtime.incidents.detect("reconnect_loop", "target", reason="12 reconnects")
+    exporter = Exporter(chat.leader.runtime)
+    await exporter.refresh.refresh_once()
+    await chat.cluster.run_for(60)
+    await standby.runtime.incidents.change(p2["incidentId"], status="acknowledged", owner="cli")  # elsewhere
+    await chat.cluster.run_for(300)
+    chat.telegram.press(ADMIN, message, chat.button(message, "ack"))  # here, five minutes later
+    await chat.poll()
+
+    await exporter.refresh.refresh_once()
+    families = exporter.scrape()
+    assert value(families, "longrun_incident_ack_seconds_count", severity="P1") == 1
+    assert value(families, "longrun_incident_ack_seconds_count", severity="P2") == 1
