@@ -95,7 +95,7 @@ class SqliteStore(DocumentStore):
         self._lock = asyncio.Lock()  # held by a transaction for its whole run
         self._closed = False
         self._announcements: list[tuple[str, int | None, dict[str, Any] | None]] = []  # worker thread only
-        self._resolved: str | None = None  # str(path.resolve()), once: the watchers' key
+        self._watch_key = sqlite_watch.db_key(self.path)  # asked on every write: resolved once
 
     # ------------------------------------------------------------ plumbing
 
@@ -179,7 +179,7 @@ class SqliteStore(DocumentStore):
         """Tell this process's watchers what just committed (other processes poll)."""
         pending, self._announcements = self._announcements, []
         for path, version, data in pending:
-            sqlite_watch.announce(self._resolved or str(self.path.resolve()), path, version, data)
+            sqlite_watch.announce(self._watch_key, path, version, data)
 
     # ------------------------------------------------------------ single documents
 
@@ -190,11 +190,9 @@ class SqliteStore(DocumentStore):
         ).fetchone()
         return None if row is None else _document(f"{collection}/{doc_id}", row[0], row[1])
 
-    def _apply(self, conn: sqlite3.Connection, write: Write, if_version: str | None = None,
-               version: int | None = None) -> int | None:
-        """Apply one write inside an open write transaction; ``write.data`` is already encoded.
-        Returns the document's new version (None for a delete). ``version`` is one taken in
-        advance (``_apply_all``); without it one is taken here."""
+    def _apply(self, conn: sqlite3.Connection, write: Write, version: int, if_version: str | None = None) -> None:
+        """Apply one write inside an open write transaction; ``write.data`` is already encoded and
+        ``version`` reserved (``_take_versions``) for it."""
         collection, doc_id = split_path(write.path)
         row = None
         if write.kind != "create" and (write.kind != "set" or write.merge or if_version is not None):
@@ -207,7 +205,7 @@ class SqliteStore(DocumentStore):
             conn.execute("DELETE FROM docs WHERE collection = ? AND id = ?", (collection, doc_id))
             if self._watched(write.path):
                 self._announcements.append((write.path, None, None))
-            return None
+            return
         if write.kind == "update" and row is None:
             raise NotFound(write.path)
         current = json.loads(row[0]) if row is not None else {}
@@ -215,8 +213,6 @@ class SqliteStore(DocumentStore):
             stored = apply_field_updates(current, write.data)
         else:
             stored = deep_merge(current, write.data) if write.merge else write.data
-        if version is None:
-            version = self._take_versions(conn, 1)
         text = json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
         if write.kind == "create":
             try:  # the primary key says whether it exists: no read first
@@ -233,13 +229,12 @@ class SqliteStore(DocumentStore):
             )
         if self._watched(write.path):
             self._announcements.append((write.path, version, decode_value(stored)))
-        return version
 
     def _apply_all(self, conn: sqlite3.Connection, writes: Sequence[Write]) -> None:
         """Apply a batch's writes, their versions taken in one step (in order, as one at a time would)."""
-        last = self._take_versions(conn, len(writes)) if writes else 0
+        first = self._take_versions(conn, len(writes)) - len(writes) + 1 if writes else 0
         for offset, write in enumerate(writes):
-            self._apply(conn, write, version=last - len(writes) + 1 + offset)
+            self._apply(conn, write, first + offset)
 
     @staticmethod
     def _take_versions(conn: sqlite3.Connection, count: int) -> int:
@@ -249,14 +244,18 @@ class SqliteStore(DocumentStore):
         return last
 
     def _watched(self, path: str) -> bool:
-        if self._resolved is None:
-            self._resolved = str(self.path.resolve())
-        return sqlite_watch.is_watched(self._resolved, path)
+        return sqlite_watch.is_watched(self._watch_key, path)
 
     async def _write(self, write: Write, if_version: str | None = None) -> Document | None:
         encoded = _encoded(write)
-        version = await self._run(self._in_write_transaction, lambda conn: self._apply(conn, encoded, if_version))
-        return None if version is None else Document(write.path, decode_value(encoded.data), str(version))
+
+        def apply(conn: sqlite3.Connection) -> int:
+            version = self._take_versions(conn, 1)
+            self._apply(conn, encoded, version, if_version)
+            return version
+
+        version = await self._run(self._in_write_transaction, apply)
+        return None if write.kind == "delete" else Document(write.path, decode_value(encoded.data), str(version))
 
     async def get(self, path: str) -> Document | None:
         split_path(path)

@@ -66,8 +66,13 @@ class _Watcher:
                 conn.close()
 
 
+def db_key(db: Path) -> str:
+    """The database file's name as watchers are filed under it (one file, however it is spelled)."""
+    return str(db.resolve())
+
+
 def watch_document(db: Path, path: str, on_change: OnChange, *, poll: float = 0.1) -> Callable[[], None]:
-    key = (str(db.resolve()), path)
+    key = (db_key(db), path)
     watcher = _Watcher(key[0], path, on_change, poll)
     with _lock:
         _watchers.setdefault(key, []).append(watcher)
@@ -83,7 +88,7 @@ def watch_document(db: Path, path: str, on_change: OnChange, *, poll: float = 0.
 
 
 def announce(db: str, path: str, version: int | None, data: dict[str, Any] | None) -> None:
-    """Called by SqliteStore after a write to ``path`` committed; ``db`` is ``str(db_path.resolve())``."""
+    """Called by SqliteStore after a write to ``path`` committed; ``db`` is ``db_key(db_path)``."""
     with _lock:
         watchers = list(_watchers.get((db, path), ()))
     for watcher in watchers:
@@ -91,6 +96,6 @@ def announce(db: str, path: str, version: int | None, data: dict[str, Any] | Non
 
 
 def is_watched(db: str, path: str) -> bool:
-    """``db`` is ``str(db_path.resolve())`` (resolved once by the store: it is asked on every write)."""
+    """``db`` is ``db_key(db_path)`` (the store resolves it once: it asks on every write)."""
     with _lock:
         return bool(_watchers.get((db, path)))
