@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 from aiohttp import web
 
 from exporter.domain.vocabulary import PROBE_RESULTS, PROBE_TYPES, SEVERITIES
+from exporter.store.base import InvalidPath, validate_id
 from exporter.web.admin_http import ApiError
 
 DEFAULT_LIMIT = 100
@@ -119,9 +120,15 @@ def probe_type(value: str) -> str:
 
 
 def path_id(request: web.Request, key: str, *, lock: bool = False) -> str:
+    """The id in the path: 400 unless it fits the documented pattern; 404 when it fits but the
+    store reserves it (``__…__``), since nothing longrun writes can have that id."""
     value = request.match_info[key]
     if not (_LOCK if lock else _ID).match(value) or value.strip(".") == "":
         raise ApiError(400, f"{key}: not a valid id (letters, digits, '_', '.', '-')")
+    try:
+        validate_id(value)
+    except InvalidPath:
+        raise ApiError(404, f"{key}: no such id {value!r}") from None
     return value
 
 
