@@ -39,23 +39,31 @@ from exporter.store.codec import (
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
-_SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS docs (
+SCHEMA_VERSION = 2
+# Schema 1 kept documents in a WITHOUT ROWID table: its B-tree holds whole rows, two incident
+# documents to a page, so a storm's inserts at random ids split pages all over the file (a
+# 150-document batch cost 56 ms). Schema 2 keeps rows in insertion order, looked up through the
+# (collection, id) key index: 15 ms. ``_migrate`` copies a schema-1 file once.
+_DOCS = """CREATE TABLE IF NOT EXISTS {name} (
         collection TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
         version INTEGER NOT NULL, updated REAL NOT NULL,
-        PRIMARY KEY (collection, id)) WITHOUT ROWID""",
+        PRIMARY KEY (collection, id))"""
+_SCHEMA = [
+    _DOCS.format(name="docs"),
     "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO counters VALUES ('version', 0)",
-    # The fields the jobs filter and sort on; query text must match these expressions.
+    # The fields the jobs filter and sort on; query text must match these expressions. No index
+    # ends with the id (the order's tiebreak): entries then go in at random places, like schema 1's
+    # rows, and a storm's writes cost 2.5 times as much. Ties on the indexed field are sorted instead.
     "CREATE INDEX IF NOT EXISTS docs_ts ON docs (collection, json_extract(data, '$.ts'))",
     "CREATE INDEX IF NOT EXISTS docs_type_ts ON docs (collection, json_extract(data, '$.type'), json_extract(data, '$.ts'))",
     "CREATE INDEX IF NOT EXISTS docs_status ON docs (collection, json_extract(data, '$.status'))",
     "CREATE INDEX IF NOT EXISTS docs_next_attempt ON docs (collection, json_extract(data, '$.nextAttemptAt'))",
 ]
+KEY_INDEX = "sqlite_autoindex_docs_1"  # SQLite's name for the index of the (collection, id) primary key
 # Planner statistics as ANALYZE finds them in a store with many documents per
 # collection; without any, SQLite prefers scanning a whole collection by key.
-_STATS = [("docs", "10000 1000 1"), ("docs_ts", "10000 1000 2"), ("docs_type_ts", "10000 1000 100 2"),
+_STATS = [(KEY_INDEX, "10000 1000 1"), ("docs_ts", "10000 1000 2"), ("docs_type_ts", "10000 1000 100 2"),
           ("docs_status", "10000 1000 100"), ("docs_next_attempt", "10000 1000 2")]
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The store whose transaction() the current task is inside (to refuse re-entry instead of deadlocking).
@@ -142,10 +150,14 @@ class SqliteStore(DocumentStore):
                     raise
                 time.sleep(0.05)
 
-    @staticmethod
-    def _migrate(conn: sqlite3.Connection) -> None:
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring the file to SCHEMA_VERSION, once, whichever process gets there first."""
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:  # another process did
+                conn.execute("COMMIT")
+                return
+            self._rebuild_schema_1(conn)
             for statement in _SCHEMA:
                 conn.execute(statement)
             conn.execute("ANALYZE sqlite_schema")  # creates sqlite_stat1
@@ -157,6 +169,21 @@ class SqliteStore(DocumentStore):
             conn.execute("ROLLBACK")
             raise
         conn.execute("ANALYZE sqlite_schema")  # loads the statistics into this connection
+
+    def _rebuild_schema_1(self, conn: sqlite3.Connection) -> None:
+        """Copy a schema-1 (WITHOUT ROWID) documents table into the schema-2 one, versions and all."""
+        row = conn.execute("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'docs'").fetchone()
+        if row is None or "WITHOUT ROWID" not in row[0].upper():
+            return
+        started = time.monotonic()
+        conn.execute("DROP TABLE IF EXISTS docs_v2")
+        conn.execute(_DOCS.format(name="docs_v2"))
+        moved = conn.execute("INSERT INTO docs_v2 (collection, id, data, version, updated) "
+                             "SELECT collection, id, data, version, updated FROM docs").rowcount
+        conn.execute("DROP TABLE docs")  # and its indexes, made again by _SCHEMA
+        conn.execute("ALTER TABLE docs_v2 RENAME TO docs")
+        log.info("SQLite store %s: moved %d documents to schema %d in %.1f s (done once; writes of large "
+                 "documents are about 4x faster)", self.path, moved, SCHEMA_VERSION, time.monotonic() - started)
 
     def _in_write_transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._connection()
@@ -231,10 +258,37 @@ class SqliteStore(DocumentStore):
             self._announcements.append((write.path, version, decode_value(stored)))
 
     def _apply_all(self, conn: sqlite3.Connection, writes: Sequence[Write]) -> None:
-        """Apply a batch's writes, their versions taken in one step (in order, as one at a time would)."""
+        """Apply a batch's writes, their versions taken in one step (in order, as one at a time would).
+        A run of creates (or of plain sets) of distinct documents is one multi-row INSERT: each
+        statement lets the event loop's thread take the GIL back, and one per row starved it."""
         first = self._take_versions(conn, len(writes)) - len(writes) + 1 if writes else 0
-        for offset, write in enumerate(writes):
-            self._apply(conn, write, first + offset)
+        for run in _runs(writes):
+            if len(run) == 1 or not _plain(writes[run[0]]):
+                for offset in run:
+                    self._apply(conn, writes[offset], first + offset)
+            else:
+                self._insert_rows(conn, [writes[offset] for offset in run], [first + offset for offset in run])
+
+    def _insert_rows(self, conn: sqlite3.Connection, writes: Sequence[Write], versions: Sequence[int]) -> None:
+        """Creates or plain sets of distinct documents, as few statements as possible (``_runs``)."""
+        kind, updated = writes[0].kind, time.time()
+        rows = []
+        for write, version in zip(writes, versions):
+            collection, doc_id = split_path(write.path)
+            text = json.dumps(write.data, ensure_ascii=False, separators=(",", ":"))
+            rows.append((collection, doc_id, text, version, updated))
+        done = 0
+        for size in _row_chunks(len(rows)):
+            chunk = rows[done:done + size]
+            try:
+                conn.execute(insert_rows_sql(size, upsert=kind == "set"), [v for row in chunk for v in row])
+            except sqlite3.IntegrityError:  # a create of a document that exists: the statement did nothing
+                held = conn.execute(read_many_sql(size), [v for row in chunk for v in row[:2]]).fetchone()
+                raise AlreadyExists(f"{held[0]}/{held[1]}" if held else writes[done].path) from None
+            done += size
+        for write, (_, _, _, version, _) in zip(writes, rows):
+            if self._watched(write.path):
+                self._announcements.append((write.path, version, decode_value(write.data)))
 
     @staticmethod
     def _take_versions(conn: sqlite3.Connection, count: int) -> int:
@@ -450,6 +504,55 @@ def _conditions(collection: str, where: Sequence[Filter]) -> tuple[list[str], li
         conditions.append(f"({sql})")
         params.extend(values)
     return conditions, params
+
+
+def _plain(write: Write) -> bool:
+    """A write that needs no read of what it replaces."""
+    return write.kind == "create" or (write.kind == "set" and not write.merge)
+
+
+def _runs(writes: Sequence[Write]) -> list[list[int]]:
+    """The order to apply a batch in, as runs of positions: a run of several is plain writes of one
+    kind to distinct paths (one statement). When no path repeats, the writes commute, so all the
+    creates form one run and all the plain sets another; otherwise runs keep the batch's order."""
+    if len({write.path for write in writes}) == len(writes):
+        by_kind: dict[str, list[int]] = {"create": [], "set": []}
+        rest = []
+        for offset, write in enumerate(writes):
+            (by_kind[write.kind] if _plain(write) else rest).append(offset)
+        return [run for run in by_kind.values() if run] + [[offset] for offset in rest]
+    runs: list[list[int]] = []
+    for offset, write in enumerate(writes):
+        last = runs[-1] if runs else None
+        if (last is not None and _plain(write) and writes[last[0]].kind == write.kind and _plain(writes[last[0]])
+                and all(writes[other].path != write.path for other in last)):
+            last.append(offset)
+        else:
+            runs.append([offset])
+    return runs
+
+
+_CHUNKS = (128, 32, 8, 2, 1)  # a few statement shapes, so SQLite's statement cache keeps them all
+
+
+def _row_chunks(count: int) -> list[int]:
+    sizes = []
+    for size in _CHUNKS:
+        while count >= size:
+            sizes.append(size)
+            count -= size
+    return sizes
+
+
+def insert_rows_sql(count: int, *, upsert: bool) -> str:
+    """INSERT of ``count`` rows; ``upsert`` replaces an existing document (a set), else the
+    primary key refuses it (a create)."""
+    sql = ("INSERT INTO docs (collection, id, data, version, updated) VALUES "
+           + ", ".join("(?, ?, ?, ?, ?)" for _ in range(count)))
+    if upsert:
+        sql += (" ON CONFLICT (collection, id) DO UPDATE SET data = excluded.data, version = excluded.version, "
+                "updated = excluded.updated")
+    return sql
 
 
 def read_many_sql(count: int) -> str:
