@@ -15,6 +15,7 @@ import asyncio
 import contextvars
 import json
 import os
+import re
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Sequence, TypeVar
@@ -54,6 +55,10 @@ _UNAVAILABLE = (
 _PING_PATH = "longrun-health/ping"
 _ACTIVE: contextvars.ContextVar[object | None] = contextvars.ContextVar("firestore_store_transaction", default=None)
 
+
+# The document a create found, as Firestore names it ("Document already exists: projects/P/databases/
+# D/documents/c/id") and as the emulator does ("entity already exists: EntityRef{..., path=/c/id}").
+_HELD = re.compile(r"/documents/([^\s,}]+)|path=/([^\s,}]+)")
 
 class FirestoreStore(DocumentStore):
     """DocumentStore over Firestore (or its emulator). ``timeout`` bounds each call, retries included."""
@@ -112,7 +117,8 @@ class FirestoreStore(DocumentStore):
                 raise  # raised by the caller's own code inside a transaction
             raise StoreUnavailable(f"firestore {what}: no answer within {budget:g}s") from exc
         except gexc.AlreadyExists as exc:
-            raise AlreadyExists(what) from exc
+            held = _HELD.search(exc.message or "")
+            raise AlreadyExists(f"{what}: {held.group(1) or held.group(2)} exists" if held else what) from exc
         except (gexc.FailedPrecondition, gexc.Aborted) as exc:
             if conditional:
                 raise PreconditionFailed(f"{what}: {exc.message}") from exc

@@ -419,6 +419,40 @@ async def test_a_batch_with_a_failing_create_applies_nothing(store):
     assert (await store.get(f"{C}/doomed")).data == {"n": 1}
 
 
+async def test_a_large_mixed_batch_ends_as_its_writes_applied_in_order(store):
+    """Creates and plain sets of many documents, interleaved with merges, updates, deletes and
+    repeated paths (SQLite writes runs of them as one statement: the result must not show it)."""
+    await fill(store, {f"u{i}": {"n": -1, "keep": i} for i in range(20)})
+    writes, expected = [], {f"u{i}": {"n": -1, "keep": i} for i in range(20)}
+    for i in range(60):
+        writes += [Write("create", f"{C}/c{i}", {"n": i}), Write("set", f"{C}/s{i}", {"n": i})]
+        expected[f"c{i}"], expected[f"s{i}"] = {"n": i}, {"n": i}
+        if i < 20:
+            writes.append(Write("update", f"{C}/u{i}", {"n": i}))
+            expected[f"u{i}"] = {"n": i, "keep": i}
+        if i % 10 == 0:  # the same document again, later in the batch
+            writes += [Write("set", f"{C}/c{i}", {"n": -i}), Write("set", f"{C}/s{i}", {"m": 1}, merge=True)]
+            expected[f"c{i}"], expected[f"s{i}"] = {"n": -i}, {"n": i, "m": 1}
+        if i % 15 == 0:
+            writes.append(Write("delete", f"{C}/s{i}"))
+            del expected[f"s{i}"]
+    assert len(writes) <= 500
+
+    await store.batch(writes)
+
+    assert {d.id: d.data for d in await store.query(C)} == expected
+
+
+async def test_a_create_of_an_existing_document_among_hundreds_refuses_the_batch_and_names_it(store):
+    await fill(store, {"d137": {"n": 1}})
+
+    with pytest.raises(AlreadyExists) as refused:
+        await store.batch([Write("create", f"{C}/d{i}", {"n": i}) for i in range(300)])
+
+    assert "d137" in str(refused.value)
+    assert ids(await store.query(C)) == ["d137"]
+
+
 async def test_a_batch_with_an_unknown_write_kind_is_refused_whole(store):
     with pytest.raises(InvalidValue):
         await store.batch([Write("create", f"{C}/fine", {"n": 1}), Write("upsert", f"{C}/odd", {"n": 1})])
