@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from enum import Enum
+from functools import lru_cache
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -48,7 +49,12 @@ class Verdict(str, Enum):
 
 def entry_id(alert: Alert) -> str:
     """The key of the episode in the incident's ``alerts`` map: a plain field name on both stores."""
-    return "a" + hashlib.sha256(alert.dedup_key.encode()).hexdigest()[:24]
+    return _entry_id(alert.dedup_key)
+
+
+@lru_cache(maxsize=4096)  # the bridge asks for each alert's key several times
+def _entry_id(dedup_key: str) -> str:
+    return "a" + hashlib.sha256(dedup_key.encode()).hexdigest()[:24]
 
 
 def entry(alert: Alert, received_at: datetime) -> dict[str, Any]:

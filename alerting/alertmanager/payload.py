@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from collections.abc import Mapping
@@ -78,7 +79,7 @@ class Alert:
     def name(self) -> str:
         return self.labels.get("alertname", "")
 
-    @property
+    @cached_property  # asked several times per alert; the alert is frozen
     def dedup_key(self) -> str:
         """Fingerprint + startsAt: the same alert episode, whichever Alertmanager of an HA pair sent it."""
         return f"{self.fingerprint}@{self.starts_at.isoformat()}"

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
+from functools import lru_cache
 from enum import StrEnum
 from typing import Any, Mapping
 
@@ -77,20 +78,23 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:8]
 
 
+@lru_cache(maxsize=4096)  # a storm's bridge and service ask for each incident's id more than once
 def incident_id(incident_type: str, subject: str, ts_start: datetime) -> str:
     """``{type}_{yyyyMMddTHHmmssSSSZ}_{subject}_{hash}``: deterministic, path-safe.
 
     Only ``[A-Za-z0-9_.-]``; the hash of the unslugged inputs keeps two subjects
     that slug alike apart.
     """
-    when = iso(ts_start).replace("-", "").replace(":", "").replace(".", "")
-    parts = [_slug(incident_type, 40) or "incident", when]
-    if _slug(subject, 60):
-        parts.append(_slug(subject, 60))
-    parts.append(_digest(incident_type, subject, iso(ts_start)))
+    stamp = iso(ts_start)
+    parts = [_slug(incident_type, 40) or "incident", stamp.replace("-", "").replace(":", "").replace(".", "")]
+    subject_slug = _slug(subject, 60)
+    if subject_slug:
+        parts.append(subject_slug)
+    parts.append(_digest(incident_type, subject, stamp))
     return "_".join(parts)
 
 
+@lru_cache(maxsize=4096)
 def open_key(incident_type: str, subject: str) -> str:
     """Path-safe key naming "the open incident of (type, subject)"; one at a time."""
     return f"{_slug(incident_type, 40)}_{_slug(subject, 60)}_{_digest(incident_type, subject)}"

@@ -69,17 +69,35 @@ _RESERVED_ID = re.compile(r"^__.*__$")
 
 def split_path(path: str) -> tuple[str, str]:
     """Split a document path into (collection path, document id), validating it."""
+    if not isinstance(path, str) or not path:
+        raise InvalidPath("empty path")
+    collection, slash, doc_id = path.rpartition("/")
+    if slash and collection in _COLLECTIONS_SEEN:  # a storm writes a few collections thousands of times
+        return collection, validate_id(doc_id)
     segments = validate_path(path)
     if len(segments) % 2 != 0:
         raise InvalidPath(f"{path!r} is a collection path, not a document path")
-    return "/".join(segments[:-1]), segments[-1]
+    _remember(collection)
+    return collection, doc_id
 
 
 def validate_collection(path: str) -> str:
+    if isinstance(path, str) and path in _COLLECTIONS_SEEN:
+        return path
     segments = validate_path(path)
     if len(segments) % 2 != 1:
         raise InvalidPath(f"{path!r} is a document path, not a collection path")
+    _remember(path)
     return path
+
+
+_COLLECTIONS_SEEN: set[str] = set()  # collection paths found valid (a handful in practice)
+
+
+def _remember(collection: str) -> None:
+    if len(_COLLECTIONS_SEEN) >= 256:
+        _COLLECTIONS_SEEN.clear()
+    _COLLECTIONS_SEEN.add(collection)
 
 
 def validate_path(path: str) -> list[str]:
