@@ -225,14 +225,13 @@ class AlertBridge:
 
     def _opening(self, target: IncidentTarget, alerts: Sequence[Alert], pointer_path: str,
                  ended: Mapping[str, Any], now: datetime) -> Opening:
-        first = min(alerts, key=lambda a: a.starts_at)
+        first = alerts[0] if len(alerts) == 1 else min(alerts, key=lambda a: a.starts_at)
         fields = {"alerts": {entry_id(a): entry(a, now) for a in alerts}, **describe(first)}
-        pointer = {"type": target.type, "subject": target.subject, "updatedAt": now, "ended": ended}
-        opening = Opening(target.type, target.subject, first.starts_at, reason=_summary(first),
-                          details=self.mapping.details_for(first.labels), source=SOURCE, severity=target.severity,
-                          extra=fields)
-        incident_id = incident_id_for(target.type, target.subject, first.starts_at)
-        return replace(opening, also=(Write("set", pointer_path, {**pointer, "incidentId": incident_id}),))
+        pointer = {"type": target.type, "subject": target.subject, "updatedAt": now, "ended": ended,
+                   "incidentId": incident_id_for(target.type, target.subject, first.starts_at)}
+        return Opening(target.type, target.subject, first.starts_at, reason=_summary(first),
+                       details=self.mapping.details_for(first.labels), source=SOURCE, severity=target.severity,
+                       extra=fields, also=(Write("set", pointer_path, pointer),))
 
     async def _apply(self, target: IncidentTarget, alerts: Sequence[Alert], now: datetime, receipt: Receipt) -> None:
         """Record the alerts of one (type, subject) on its incident, open or close it as they say."""

@@ -124,9 +124,9 @@ def _body(chunk: Sequence[Alert], apart: Sequence[str], now: datetime, external_
     lines = [alert_line(alert, apart, now, cap) for alert in chunk]
     pieces = list(lines)
     if full:
-        used = 0
+        used, rest = 0, sum(utf16_len(line) + 1 for line in lines)
         for i in range(min(MAX_FULL, len(chunk))):
-            rest = sum(utf16_len(line) + 1 for line in lines[i + 1:])
+            rest -= utf16_len(lines[i]) + 1  # the lines after line i
             budget = room - used - rest - 2
             if budget < MIN_FULL_UNITS:
                 break

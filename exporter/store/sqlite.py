@@ -240,7 +240,7 @@ class SqliteStore(DocumentStore):
             stored = apply_field_updates(current, write.data)
         else:
             stored = deep_merge(current, write.data) if write.merge else write.data
-        text = json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
+        text = _to_json(stored)
         if write.kind == "create":
             try:  # the primary key says whether it exists: no read first
                 conn.execute("INSERT INTO docs (collection, id, data, version, updated) VALUES (?, ?, ?, ?, ?)",
@@ -275,7 +275,7 @@ class SqliteStore(DocumentStore):
         rows = []
         for write, version in zip(writes, versions):
             collection, doc_id = split_path(write.path)
-            text = json.dumps(write.data, ensure_ascii=False, separators=(",", ":"))
+            text = _to_json(write.data)
             rows.append((collection, doc_id, text, version, updated))
         done = 0
         for size in _row_chunks(len(rows)):
@@ -460,6 +460,11 @@ def _encoded(write: Write) -> Write:
     if write.kind == "update":
         check_field_updates(data)
     return Write(write.kind, write.path, data, write.merge)
+
+
+# One encoder for every write: json.dumps with options builds a new one per call, which cost
+# more than encoding a small document.
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _document(path: str, data: str, version: int) -> Document:
