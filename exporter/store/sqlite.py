@@ -274,9 +274,8 @@ class SqliteStore(DocumentStore):
         kind, updated = writes[0].kind, time.time()
         rows = []
         for write, version in zip(writes, versions):
-            collection, doc_id = split_path(write.path)
-            text = _to_json(write.data)
-            rows.append((collection, doc_id, text, version, updated))
+            collection, _, doc_id = write.path.rpartition("/")  # checked by _encoded, as every write here
+            rows.append((collection, doc_id, _to_json(write.data), version, updated))
         done = 0
         for size in _row_chunks(len(rows)):
             chunk = rows[done:done + size]
@@ -286,8 +285,9 @@ class SqliteStore(DocumentStore):
                 held = conn.execute(read_many_sql(size), [v for row in chunk for v in row[:2]]).fetchone()
                 raise AlreadyExists(f"{held[0]}/{held[1]}" if held else writes[done].path) from None
             done += size
-        for write, (_, _, _, version, _) in zip(writes, rows):
-            if self._watched(write.path):
+        watched = sqlite_watch.watched(self._watch_key, [write.path for write in writes])
+        for write, version in zip(writes, versions):
+            if write.path in watched:
                 self._announcements.append((write.path, version, decode_value(write.data)))
 
     @staticmethod
