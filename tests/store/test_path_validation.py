@@ -30,7 +30,7 @@ def outcome(call, path):
         return None
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(paths, min_size=1, max_size=12))
 def test_splitting_after_any_history_of_paths_agrees_with_checking_every_segment(history):
     for path in history:  # some of them leave their collection remembered
