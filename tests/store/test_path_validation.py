@@ -35,4 +35,6 @@ def outcome(call, path):
 def test_splitting_after_any_history_of_paths_agrees_with_checking_every_segment(history):
     for path in history:  # some of them leave their collection remembered
         outcome(validate_collection, path)
-        assert outcome(split_path, path) == reference(path), path
+        outcome(split_path, path)
+        for probe in (path, f"{path}/z", path.rpartition("/")[0], f"{path}/z/y"):  # below and above it
+            assert outcome(split_path, probe) == reference(probe), probe
