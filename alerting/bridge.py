@@ -93,6 +93,7 @@ class Receipt:
     messages: int = 0
     watchdog: int = 0
     ended: set[str] = field(default_factory=set)  # firings of episodes recorded as resolved: not news
+    opened: dict[str, dict[str, Any]] = field(default_factory=dict)  # incidents this notification opened, as stored
 
     def as_json(self) -> dict[str, Any]:
         return {"status": "stored", "alerts": self.alerts, "watchdog": self.watchdog,
@@ -163,7 +164,8 @@ class AlertBridge:
         buttons = getattr(self.delivery, "buttons", None)
         if buttons is None or len(receipt.incidents) != 1 or not any(a.status == "firing" for a in told):
             return None
-        incident = await self.incidents.get(next(iter(receipt.incidents)))
+        incident_id = next(iter(receipt.incidents))
+        incident = receipt.opened.get(incident_id) or await self.incidents.get(incident_id)  # opened here: no read
         return await buttons.markup(incident) if is_active(incident) else None
 
     def _by_target(self, alerts: Iterable[Alert]) -> dict[IncidentTarget, list[Alert]]:
@@ -213,6 +215,7 @@ class AlertBridge:
         opened, refused = await self.incidents.open_many(list(openings.values()))
         for doc in opened:
             receipt.incidents.add(doc["incidentId"])
+            receipt.opened[doc["incidentId"]] = doc
         refused_ids = {id(opening) for opening in refused}
         for target, opening in openings.items():
             if id(opening) in refused_ids:

@@ -35,3 +35,23 @@ async def test_a_group_message_about_several_incidents_carries_no_buttons(chat):
     assert len(receipt.incidents) == 2
     [message] = [m for m in await chat.deliver() if "FIRING" in m.text]
     assert message.reply_markup is None
+
+
+async def test_the_buttons_of_an_incident_this_notification_opened_need_no_read_back(chat, monkeypatch):
+    """One alert, one new incident: its message's buttons come from the incident as just stored
+    (a read back was a fifth store call for every one-alert notification)."""
+    bridge = chat.leader.runtime.alerts
+    read_back = []
+    real_get = bridge.incidents.get
+
+    async def counting_get(incident_id):
+        read_back.append(incident_id)
+        return await real_get(incident_id)
+
+    monkeypatch.setattr(bridge.incidents, "get", counting_get)
+    receipt = await bridge.receive(parse_payload(webhook(alert(1))))
+
+    [message] = [m for m in await chat.deliver() if "FIRING" in m.text]
+    assert [b["text"] for b in message.reply_markup["inline_keyboard"][0]] == ["👀 Acknowledge", "✅ Resolve"]
+    assert read_back == [], "the incident opened by this notification was read back"
+    assert receipt.incidents == set(receipt.opened)
