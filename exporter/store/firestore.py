@@ -60,6 +60,7 @@ _ACTIVE: contextvars.ContextVar[object | None] = contextvars.ContextVar("firesto
 # D/documents/c/id") and as the emulator does ("entity already exists: EntityRef{..., path=/c/id}").
 _HELD = re.compile(r"/documents/([^\s,}]+)|path=/([^\s,}]+)")
 
+
 class FirestoreStore(DocumentStore):
     """DocumentStore over Firestore (or its emulator). ``timeout`` bounds each call, retries included."""
 
