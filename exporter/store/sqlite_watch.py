@@ -96,14 +96,8 @@ def announce(db: str, path: str, version: int | None, data: dict[str, Any] | Non
 
 
 def watched(db: str, paths: list[str]) -> set[str]:
-    """Those of ``paths`` someone watches (one look for a whole batch)."""
+    """Those of ``paths`` someone watches, in one look (``db`` is ``db_key(db_path)``)."""
     with _lock:
         if not _watchers:
             return set()
         return {path for path in paths if _watchers.get((db, path))}
-
-
-def is_watched(db: str, path: str) -> bool:
-    """``db`` is ``db_key(db_path)`` (the store resolves it once: it asks on every write)."""
-    with _lock:
-        return bool(_watchers.get((db, path)))
