@@ -242,3 +242,29 @@ async def test_the_database_and_its_wal_and_shm_files_are_created_0600(tmp_path,
         assert any("chmod 600" in r.getMessage() for r in caplog.records), "a readable existing file is reported"
     finally:
         os.umask(old)
+
+
+async def test_a_batch_announces_each_watched_document_it_writes_at_once_not_by_the_poll(sqlite_store, tmp_path):
+    """Writes of this process reach its watchers when they commit, whichever path wrote them (one
+    statement per write, or a multi-row INSERT for a run of creates or sets): here the other
+    processes' poll is an hour, so only the announcement can deliver."""
+    from exporter.store import sqlite_watch
+    from exporter.store.base import Write
+
+    await sqlite_store.ping()
+    seen: list = []
+    watched = ["c/created", "c/replaced", "c/merged"]
+    stops = [sqlite_watch.watch_document(tmp_path / "store.db", path, seen.append, poll=3600) for path in watched]
+    try:
+        await sqlite_store.batch([Write("create", f"c/other{i}", {"n": i}) for i in range(5)]
+                                 + [Write("create", "c/created", {"n": 1}), Write("set", "c/replaced", {"n": 2}),
+                                    Write("set", "c/other9", {"n": 9}), Write("set", "c/merged", {"n": 3}, merge=True)])
+        deadline = time.monotonic() + 2
+        while len(seen) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+    finally:
+        for stop in stops:
+            stop()
+
+    assert sorted((doc.path, doc.data["n"]) for doc in seen) == [("c/created", 1), ("c/merged", 3), ("c/replaced", 2)]
+    assert all(doc.version for doc in seen)
