@@ -130,3 +130,39 @@ def consecutive_failures(results_oldest_first) -> int:
             continue
         streak = streak + 1 if result == "FAIL" else 0
     return streak
+
+
+# ---------------------------------------------------------------- response times (MTTR, MTTA)
+
+MONITORING = {"alert", "no_leader", "store_down", "rollup_failed"}  # the monitoring stack's own types
+
+
+@dataclass(frozen=True)
+class Incident:
+    """In minutes from EPOCH: ``known`` (createdAt), ``end`` (None: still open), ``ack`` (None: nobody)."""
+
+    type: str
+    start: int
+    known: int
+    end: int | None
+    ack: int | None
+
+
+def nearest_rank(values: list[float], p: int) -> float | None:
+    """The ⌈p·n/100⌉-th smallest value (1-based), in whole numbers so no rounding can creep in."""
+    if not values:
+        return None
+    rank = max(1, -(-p * len(values) // 100))
+    return sorted(values)[rank - 1]
+
+
+def response_figures(incidents, start: int, end: int) -> tuple[tuple, tuple]:
+    """((MTTR p50, p90, p95), (MTTA p50, p90, p95)) over the window [start, end) in minutes.
+
+    MTTR: the service's incidents (not the monitoring stack's) resolved in the window, end - start.
+    MTTA: every incident acknowledged in the window, ack - known (a person answered either kind)."""
+    repairs = [60.0 * (i.end - i.start) for i in incidents
+               if i.type not in MONITORING and i.end is not None and start <= i.end < end]
+    answers = [60.0 * (i.ack - i.known) for i in incidents if i.ack is not None and start <= i.ack < end]
+    return (tuple(nearest_rank(repairs, p) for p in (50, 90, 95)),
+            tuple(nearest_rank(answers, p) for p in (50, 90, 95)))
