@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.store.base import Filter, InvalidValue, Order, StoreUnavailable
+from exporter.store.base import Filter, InvalidValue, Order, StoreUnavailable, Write
 from exporter.store.codec import TS_TAG
 from exporter.store.sqlite import KEY_INDEX, SCHEMA_VERSION, SqliteStore, read_many_sql, select_sql
 
@@ -268,3 +268,33 @@ async def test_a_batch_announces_each_watched_document_it_writes_at_once_not_by_
 
     assert sorted((doc.path, doc.data["n"]) for doc in seen) == [("c/created", 1), ("c/merged", 3), ("c/replaced", 2)]
     assert all(doc.version for doc in seen)
+
+
+async def test_a_write_made_while_a_transaction_is_open_waits_for_it_and_survives_its_rollback(sqlite_store):
+    """Calls no longer wait their turn on the event loop, only on the worker's queue; but one made
+    while a transaction holds the connection must not run inside it (its ROLLBACK would undo it)."""
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def change_of_mind(tx):
+        await tx.get("c/a")
+        entered.set()
+        await release.wait()
+        raise RuntimeError("changed my mind")
+
+    failing = asyncio.create_task(sqlite_store.transaction(change_of_mind))
+    await entered.wait()
+    outside = asyncio.create_task(sqlite_store.set("c/b", {"n": 1}))
+    await asyncio.sleep(0.05)
+    assert not outside.done()  # waiting for the transaction, not inside it
+    release.set()
+    with pytest.raises(RuntimeError, match="changed my mind"):
+        await failing
+    await outside
+    assert (await sqlite_store.get("c/b")).data == {"n": 1}
+
+
+async def test_calls_made_at_once_take_effect_in_the_order_they_were_made(sqlite_store):
+    await asyncio.gather(*(sqlite_store.set("c/x", {"n": i}) for i in range(200)),
+                         *(sqlite_store.batch([Write("set", f"c/y{i % 3}", {"n": i})]) for i in range(60)))
+    assert (await sqlite_store.get("c/x")).data == {"n": 199}
+    assert [(await sqlite_store.get(f"c/y{k}")).data["n"] for k in range(3)] == [57, 58, 59]
