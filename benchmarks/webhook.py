@@ -57,6 +57,7 @@ from exporter.settings import Settings  # noqa: E402
 from exporter.store.base import DocumentStore  # noqa: E402
 from exporter.store.paths import Paths  # noqa: E402
 from exporter.store.sqlite import SqliteStore  # noqa: E402
+from exporter.server import share_the_gil  # noqa: E402
 from exporter.web.app import json_errors  # noqa: E402
 
 TOKEN = "benchmark-token"
@@ -208,6 +209,7 @@ async def main() -> int:
     parser.add_argument("--storms", type=int, default=3, help="300-alert requests, one at a time")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    share_the_gil()  # as longrun run does
     print(f"POST /api/alertmanager, {args.concurrency} requests at a time; rate ratio = route / no-op handler")
 
     with tempfile.TemporaryDirectory() as tmp:
