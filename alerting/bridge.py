@@ -349,7 +349,7 @@ def _clipped(values: Mapping[str, str]) -> dict[str, str]:
 
 def _storable_name(name: str) -> str:
     name = name[:MAX_NAME_CHARS]
-    return "_" + name[2:] if _RESERVED_NAME.match(name) else name
+    return "_" + name[2:] if name[:2] == "__" and _RESERVED_NAME.match(name) else name
 
 
 def _nothing_new(alerts: Sequence[Alert], pointed: Mapping[str, Any] | None, ended: Mapping[str, Any] | None,

@@ -41,6 +41,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
+    if text.isascii():  # known without a scan: the common case, asked several times per line
+        return len(text)
     return len(text.encode("utf-16-le")) // 2
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Mapping, Sequence
 from urllib.parse import quote
@@ -197,6 +198,7 @@ def _since(alert: Alert, now: datetime) -> str:
     return f"since {_short_time(alert.starts_at, now)}"
 
 
+@lru_cache(maxsize=1024)  # one "now" per message, and a storm's alerts share a few start times
 def _short_time(moment: datetime, now: datetime) -> str:
     """``11:50`` today (UTC), else ``03-01 11:50``, else ``2025-03-01``."""
     moment, now = moment.astimezone(timezone.utc), now.astimezone(timezone.utc)

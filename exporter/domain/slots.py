@@ -13,6 +13,7 @@ epoch (so 60 s slots start on the minute, 6 h slots at 00/06/12/18 UTC).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from datetime import date, datetime, timedelta, timezone
 
 from exporter.domain.vocabulary import PROBE_PREFIX
@@ -82,6 +83,7 @@ def probe_key(probe_type: str, slot: datetime) -> str:
     return key
 
 
+@lru_cache(maxsize=1024)  # a storm's incidents share a few instants, each written twice per incident
 def iso(when: datetime) -> str:
     """``tsIso``: ISO-8601 UTC with milliseconds and ``Z``."""
     return when.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"

@@ -165,7 +165,8 @@ class IncidentService:
 
     async def _open_chunk(self, chunk: Sequence[Opening], overrides: Any) -> list[dict[str, Any]] | None:
         """One batch of openings: the incidents opened, or None when the batch was refused."""
-        docs = [self._opened(opening, overrides) for opening in chunk]
+        now = self.clock.now()  # one instant for the batch: each distinct one is a timestamp text to make
+        docs = [self._opened(opening, overrides, now) for opening in chunk]
         try:
             await self.store.batch([w for o, doc in zip(chunk, docs) for w in self._opening_writes(o, doc)])
         except AlreadyExists:
@@ -174,17 +175,17 @@ class IncidentService:
             self._count(self.counters.opened, opening.source)
         return docs
 
-    def _opened(self, opening: Opening, overrides: Any) -> dict[str, Any]:
+    def _opened(self, opening: Opening, overrides: Any, now: datetime) -> dict[str, Any]:
         doc, _ = rules.on_detected(
             None, opening.at, opening.details or {}, incident_type=opening.incident_type, subject=opening.subject,
             reason=opening.reason, severity=opening.severity, severity_overrides=overrides, source=opening.source,
         )
         doc.update(opening.extra or {})
         doc["changes"] = [str(rules.Change.OPENED)]
-        doc["createdAt"] = self.clock.now()
+        doc["createdAt"] = now
         will_announce = getattr(self.notifier, "will_announce", None)
         if will_announce is not None and not will_announce(doc, "opened"):
-            doc["notified"] = {notified_key(0, "opened"): self.clock.now()}  # nothing to send: saves a write
+            doc["notified"] = {notified_key(0, "opened"): now}  # nothing to send: saves a write
         return doc
 
     def _opening_writes(self, opening: Opening, doc: dict[str, Any]) -> list[Write]:

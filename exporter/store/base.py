@@ -114,7 +114,7 @@ def validate_id(segment: str) -> str:
         raise InvalidPath("empty path segment")
     if segment in (".", ".."):
         raise InvalidPath(f"path segment {segment!r} is not allowed")
-    if _RESERVED_ID.match(segment):
+    if segment[:2] == "__" and _RESERVED_ID.match(segment):
         raise InvalidPath(f"path segment {segment!r} is reserved")
     if "/" in segment or "\x00" in segment:
         raise InvalidPath("path segment holds '/' or a NUL byte")
