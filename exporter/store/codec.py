@@ -56,17 +56,16 @@ class _Unusual(Exception):
 
 
 def _fast_map(data: dict) -> dict[str, Any]:
-    out = {}
-    for key, value in data.items():
+    out = data.copy()  # then only the values that change are set again (same keys: safe while iterating)
+    for key, value in out.items():
         if type(key) is not str or not key:
             raise _Unusual
         kind = type(value)  # the common leaves inline: a call per field was half the cost
         if kind is str:
-            if value.startswith(TS_TAG):
+            if value[:1] == "\x01" and value.startswith(TS_TAG):
                 raise _Unusual
-            out[key] = value
         elif value is None or kind is bool:
-            out[key] = value
+            pass
         elif kind is dict:
             out[key] = _fast_map(value)
         elif kind is datetime:
