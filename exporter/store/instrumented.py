@@ -97,6 +97,9 @@ class InstrumentedStore(DocumentStore):
         self.kind = inner.kind
         self.clock = clock
         self.usage = Usage(stall_after=inner.call_timeout + 2.0)
+        background = getattr(inner, "failures", None)  # work a store does on its own (SQLite: checkpoints)
+        if isinstance(background, Counter):
+            self.usage.errors = background  # one count of errors by operation, calls' and background's
         self._call_ids = itertools.count()
 
     @property

@@ -20,6 +20,7 @@ import os
 import re
 import sqlite3
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -109,6 +110,7 @@ class SqliteStore(DocumentStore):
         self._announcements: list[tuple[str, int | None, dict[str, Any] | None]] = []  # worker thread only
         self._watch_key = sqlite_watch.db_key(self.path)  # asked on every write: resolved once
         self._checkpointer: Checkpointer | None = None  # started with the connection
+        self.failures: Counter = Counter()  # background work that failed, by operation (longrun_store_errors)
 
     # ------------------------------------------------------------ plumbing
 
@@ -148,7 +150,7 @@ class SqliteStore(DocumentStore):
                 conn.close()
                 raise
             self._conn = conn
-            self._checkpointer = Checkpointer(self.path, pages=self.checkpoint_pages)
+            self._checkpointer = Checkpointer(self.path, pages=self.checkpoint_pages, on_failure=self._checkpoint_failed)
         return self._conn
 
     def _enable_wal(self, conn: sqlite3.Connection) -> None:
@@ -210,6 +212,9 @@ class SqliteStore(DocumentStore):
             raise
         self._committed()
         return result
+
+    def _checkpoint_failed(self) -> None:
+        self.failures["checkpoint"] += 1
 
     def _rollback(self) -> None:
         self._announcements.clear()

@@ -30,6 +30,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 log = logging.getLogger("longrun.store")
 
@@ -46,8 +47,9 @@ def writer_pragmas(pages: int = PAGES) -> list[str]:
 
 
 class Checkpointer:
-    def __init__(self, path: Path, *, pages: int = PAGES) -> None:
+    def __init__(self, path: Path, *, pages: int = PAGES, on_failure: Callable[[], None] = lambda: None) -> None:
         self.path = path
+        self._on_failure = on_failure  # each failed checkpoint (longrun_store_errors{operation="checkpoint"})
         self._wal = Path(f"{path}-wal")
         self._threshold = pages * PAGE_BYTES
         self._nudged = threading.Event()
@@ -89,7 +91,7 @@ class Checkpointer:
                         if conn is None:
                             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
                     except sqlite3.Error as exc:
-                        self._warn(exc)
+                        self._failed(exc)
                         break
                     with self._passing:
                         done = self._pass(conn)
@@ -115,14 +117,15 @@ class Checkpointer:
             # fetchall, not fetchone: a statement left unfinished keeps a read lock that stops the restart
             (busy, logged, copied), = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:
-            self._warn(exc)
+            self._failed(exc)
             return None
         if busy or logged != copied:
             return False
         self.caught_up += 1
         return True
 
-    def _warn(self, exc: sqlite3.Error) -> None:
+    def _failed(self, exc: sqlite3.Error) -> None:
+        self._on_failure()
         now = time.monotonic()
         if now - self._last_warning >= _WARN_EVERY_S:
             self._last_warning = now

@@ -6,7 +6,13 @@ import asyncio
 import logging
 import sqlite3
 import time
+from datetime import datetime, timezone
 
+import pytest
+
+from exporter.clock import FakeClock
+from exporter.store.base import StoreUnavailable
+from exporter.store.instrumented import InstrumentedStore
 from exporter.store.sqlite import SqliteStore
 from exporter.store.sqlite_checkpoint import OVERDUE, PAGE_BYTES, Checkpointer
 
@@ -76,7 +82,9 @@ def test_a_checkpoint_that_fails_says_what_to_do_and_is_tried_again_after_the_ne
     path = tmp_path / "not-a-file.db"
     path.mkdir()
     (tmp_path / "not-a-file.db-wal").write_bytes(b"\0" * (2 * PAGE_BYTES))
-    checkpointer, elsewhere = Checkpointer(path, pages=1), sqlite3.connect(":memory:")
+    failures = []
+    checkpointer = Checkpointer(path, pages=1, on_failure=lambda: failures.append(1))
+    elsewhere = sqlite3.connect(":memory:")
     try:
         with caplog.at_level(logging.WARNING, logger="longrun.store"):
             checkpointer.wrote(elsewhere)
@@ -86,6 +94,7 @@ def test_a_checkpoint_that_fails_says_what_to_do_and_is_tried_again_after_the_ne
         assert len(caplog.records) == 1, caplog.text
         message = caplog.records[0].getMessage()
         assert str(path) in message and "write-ahead log" in message and "free disk space" in message
+        assert failures == [1]  # counted each time (the store counts them as longrun_store_errors)
         assert checkpointer._thread.is_alive() and checkpointer.caught_up == 0
         path.rmdir()  # the cause is fixed: the next commit's nudge checkpoints
         sqlite3.connect(path).close()
@@ -104,3 +113,19 @@ def test_a_checkpoint_that_fails_says_what_to_do_and_is_tried_again_after_the_ne
     finally:
         checkpointer.close()
         elsewhere.close()
+
+
+async def test_a_failed_checkpoint_is_counted_with_the_store_calls_errors(tmp_path):
+    """``longrun_store_errors{operation="checkpoint"}``: the instrumented store reports the SQLite
+    store's background failures in the same count as its calls' errors."""
+    inner = SqliteStore(tmp_path / "store.db")
+    store = InstrumentedStore(inner, FakeClock(datetime(2026, 1, 1, tzinfo=timezone.utc)))
+    try:
+        await store.set("c/d", {"n": 1})
+        inner._checkpoint_failed()  # what the checkpoint thread calls when a pass fails
+        await inner.close()
+        with pytest.raises(StoreUnavailable):
+            await store.get("c/d")
+        assert store.usage.errors == {"checkpoint": 1, "get": 1}
+    finally:
+        await store.close()
