@@ -213,6 +213,11 @@ class SqliteStore(DocumentStore):
         self._committed()
         return result
 
+    @property
+    def checkpointer(self) -> Checkpointer | None:
+        """The checkpoint thread's figures (``caught_up``, ``by_writer``); None until the file is open."""
+        return self._checkpointer
+
     def _checkpoint_failed(self) -> None:
         self.failures["checkpoint"] += 1
 

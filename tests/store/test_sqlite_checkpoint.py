@@ -33,7 +33,7 @@ async def test_the_checkpoint_thread_moves_the_log_into_the_file_and_the_next_wr
         before = path.stat().st_size if path.exists() else 0
         for i in range(2):  # about 70 KB of log: past the threshold, short of the writer's own limit
             await store.set(f"c/d{i}", {"text": f"{i}" * 4000})
-        checkpointer = store._checkpointer
+        checkpointer = store.checkpointer
         # Commits never checkpoint (wal_autocheckpoint = 0): only the thread puts pages in the file.
         await eventually(lambda: checkpointer.caught_up >= 1)
         assert checkpointer.by_writer == 0
@@ -95,7 +95,7 @@ def test_a_checkpoint_that_fails_says_what_to_do_and_is_tried_again_after_the_ne
         message = caplog.records[0].getMessage()
         assert str(path) in message and "write-ahead log" in message and "free disk space" in message
         assert failures == [1]  # counted each time (the store counts them as longrun_store_errors)
-        assert checkpointer._thread.is_alive() and checkpointer.caught_up == 0
+        assert checkpointer.caught_up == 0
         path.rmdir()  # the cause is fixed: the next commit's nudge checkpoints
         sqlite3.connect(path).close()
         (tmp_path / "not-a-file.db-wal").unlink()
@@ -117,15 +117,25 @@ def test_a_checkpoint_that_fails_says_what_to_do_and_is_tried_again_after_the_ne
 
 async def test_a_failed_checkpoint_is_counted_with_the_store_calls_errors(tmp_path):
     """``longrun_store_errors{operation="checkpoint"}``: the instrumented store reports the SQLite
-    store's background failures in the same count as its calls' errors."""
-    inner = SqliteStore(tmp_path / "store.db")
+    store's background failures in the same count as its calls' errors. The file is moved away
+    (the writer keeps its open handle) and a directory takes its name, so the checkpoint thread
+    cannot open it: a broken disk, as far as the thread can tell."""
+    path = tmp_path / "store.db"
+    inner = SqliteStore(path, checkpoint_pages=64)  # 256 KiB: the first small write starts no checkpoint
     store = InstrumentedStore(inner, FakeClock(datetime(2026, 1, 1, tzinfo=timezone.utc)))
     try:
-        await store.set("c/d", {"n": 1})
-        inner._checkpoint_failed()  # what the checkpoint thread calls when a pass fails
+        await store.set("c/first", {"n": 0})
+        path.rename(tmp_path / "moved.db")
+        path.mkdir()
+        for i in range(40):  # about 1.5 MB of log: past the threshold, short of the writer's own 2 MB
+            await store.set(f"c/d{i:02d}", {"text": "x" * 4000})
+        await eventually(lambda: store.usage.errors["checkpoint"] >= 1)
+        assert inner.checkpointer.caught_up == 0
+        path.rmdir()
+        (tmp_path / "moved.db").rename(path)
         await inner.close()
         with pytest.raises(StoreUnavailable):
-            await store.get("c/d")
-        assert store.usage.errors == {"checkpoint": 1, "get": 1}
+            await store.get("c/d00")
+        assert store.usage.errors["get"] == 1 and store.usage.errors["checkpoint"] >= 1
     finally:
         await store.close()
