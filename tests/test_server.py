@@ -4,6 +4,7 @@ and the failure reaches the caller as itself (``longrun run`` prints it and exit
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
@@ -55,3 +56,21 @@ async def test_a_port_in_use_is_a_startup_error_and_nothing_keeps_running(tmp_pa
     finally:
         blocker.close()
         await blocker.wait_closed()
+
+
+async def test_the_gil_switch_interval_is_short_while_serving_and_given_back_after(tmp_path, monkeypatch, unused_tcp_port):
+    """0.2 ms while ``longrun run`` serves (the SQLite worker and the loop then work at once, see
+    benchmarks/webhook.py); whatever it was before once ``serve()`` returns, even by a failure."""
+    seen: list[float] = []
+
+    async def peek(stop):
+        seen.append(sys.getswitchinterval())
+        raise Broken("seen enough")
+
+    monkeypatch.setattr(server, "_loops", lambda runtime, app: [("peek", peek)])
+    before = sys.getswitchinterval()
+    settings = Settings(store_url=f"sqlite:///{tmp_path / 'longrun.db'}", listen_port=unused_tcp_port, instance_id="a")
+    with pytest.raises(Broken):
+        await asyncio.wait_for(server.serve(settings, stop=asyncio.Event()), timeout=60)
+    assert seen == [pytest.approx(server.SWITCH_INTERVAL_S)] and before > 10 * server.SWITCH_INTERVAL_S
+    assert sys.getswitchinterval() == before

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, AsyncIterator, Awaitable, Callable, Literal, Sequence, TypeVar
@@ -216,6 +217,9 @@ class DocumentStore(ABC):
 
     #: "sqlite" or "firestore", for logs and metrics labels.
     kind: str = "abstract"
+    #: Work the store does on its own that failed, by operation (SQLite: "checkpoint"), counted by
+    #: ``InstrumentedStore`` with its calls' errors (``longrun_store_errors``); None: no such work.
+    failures: Counter[str] | None = None
 
     @property
     def call_timeout(self) -> float:

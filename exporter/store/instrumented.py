@@ -96,10 +96,9 @@ class InstrumentedStore(DocumentStore):
         self.inner = inner
         self.kind = inner.kind
         self.clock = clock
-        self.usage = Usage(stall_after=inner.call_timeout + 2.0)
-        background = getattr(inner, "failures", None)  # work a store does on its own (SQLite: checkpoints)
-        if isinstance(background, Counter):
-            self.usage.errors = background  # one count of errors by operation, calls' and background's
+        # One count of errors by operation: the calls' and those of the store's own work.
+        self.usage = Usage(stall_after=inner.call_timeout + 2.0,
+                           errors=inner.failures if inner.failures is not None else Counter())
         self._call_ids = itertools.count()
 
     @property

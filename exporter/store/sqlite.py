@@ -29,8 +29,7 @@ from typing import Any, Awaitable, Callable, Sequence, TypeVar
 import orjson
 
 from exporter.store import sqlite_watch
-from exporter.store.sqlite_checkpoint import PAGES as CHECKPOINT_PAGES
-from exporter.store.sqlite_checkpoint import Checkpointer, writer_pragmas
+from exporter.store.sqlite_checkpoint import PAGES as CHECKPOINT_PAGES, Checkpointer, writer_pragmas
 from exporter.store.base import (
     MAX_BATCH, MAX_GET_MANY, AlreadyExists, Document, DocumentStore, Filter, InvalidValue,
     NotFound, Order, PreconditionFailed, StoreError, StoreUnavailable, Transaction, Write,
@@ -110,7 +109,7 @@ class SqliteStore(DocumentStore):
         self._announcements: list[tuple[str, int | None, dict[str, Any] | None]] = []  # worker thread only
         self._watch_key = sqlite_watch.db_key(self.path)  # asked on every write: resolved once
         self._checkpointer: Checkpointer | None = None  # started with the connection
-        self.failures: Counter = Counter()  # background work that failed, by operation (longrun_store_errors)
+        self.failures: Counter[str] = Counter()  # checkpoints that failed (DocumentStore.failures)
 
     # ------------------------------------------------------------ plumbing
 

@@ -13,9 +13,10 @@ all of it. Commits made while a pass runs leave a few pages behind, so the
 thread runs passes until one copies everything (each is shorter than the one
 before). Should it still fall behind by ``OVERDUE`` times the threshold, the
 writer checkpoints after its commit itself, as SQLite would have (waiting for a
-pass of the thread's to end first): the log stays bounded. SQLite reuses the log file rather than shrinking it, so the writer also
-sets ``journal_size_limit`` (``writer_pragmas``) below the threshold: the
-file's size then says how much the log holds.
+pass of the thread's to end first): the log stays bounded. SQLite reuses the
+log file rather than shrinking it, so the writer also sets
+``journal_size_limit`` (``writer_pragmas``) below the threshold: the file's
+size then says how much the log holds.
 
     checkpointer = Checkpointer(path)
     ...                          # on the writer's thread, after each commit:
@@ -55,6 +56,7 @@ class Checkpointer:
         self._nudged = threading.Event()
         self._passing = threading.Lock()  # one pass at a time: SQLite would refuse a second as busy
         self._closing = False
+        self._conn: sqlite3.Connection | None = None  # the thread's own, touched only by it
         self._last_warning = float("-inf")
         self.caught_up = 0  # passes that copied the whole log (the next write starts it over)
         self.by_writer = 0  # checkpoints the writer made itself, the thread having fallen behind
@@ -77,32 +79,37 @@ class Checkpointer:
         self._thread.join()
 
     def _run(self) -> None:
-        conn: sqlite3.Connection | None = None
         try:
-            while True:
+            while not self._closing:
                 self._nudged.wait()
                 self._nudged.clear()
-                if self._closing:
-                    return
-                if self._wal_size() < self._threshold:
-                    continue
-                for _ in range(_PASSES):
-                    try:
-                        if conn is None:
-                            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-                    except sqlite3.Error as exc:
-                        self._failed(exc)
-                        break
-                    with self._passing:
-                        done = self._pass(conn)
-                    if done is None:
-                        conn.close()
-                        conn = None
-                    if done is not False or self._closing:
-                        break
+                if not self._closing and self._wal_size() >= self._threshold:
+                    self._catch_up()
         finally:
-            if conn is not None:
-                conn.close()
+            if self._conn is not None:
+                self._conn.close()
+
+    def _catch_up(self) -> None:
+        """Passes until one copies the whole log (or one fails, or _PASSES were made)."""
+        for _ in range(_PASSES):
+            with self._passing:
+                done = self._own_pass()
+            if done is not False or self._closing:
+                return
+
+    def _own_pass(self) -> bool | None:
+        """A pass on the thread's own connection, opened when first needed and again after a failure."""
+        try:
+            if self._conn is None:
+                self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return None
+        done = self._pass(self._conn)
+        if done is None:
+            self._conn.close()
+            self._conn = None
+        return done
 
     def _wal_size(self) -> int:
         try:
@@ -112,9 +119,9 @@ class Checkpointer:
 
     def _pass(self, conn: sqlite3.Connection) -> bool | None:
         """One passive checkpoint: True when it copied the whole log, False when commits (or another
-        process's checkpoint) left some behind, None when it failed (logged)."""
+        process's checkpoint) left some behind, None when it failed (counted and logged)."""
         try:
-            # fetchall, not fetchone: a statement left unfinished keeps a read lock that stops the restart
+            # fetchall: the statement runs to its end, so it holds no read lock that could stop the restart
             (busy, logged, copied), = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:
             self._failed(exc)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -15,15 +13,9 @@ from exporter.store.base import StoreUnavailable
 from exporter.store.instrumented import InstrumentedStore
 from exporter.store.sqlite import SqliteStore
 from exporter.store.sqlite_checkpoint import OVERDUE, PAGE_BYTES, Checkpointer
+from tests.support.polling import eventually, poll
 
 PAGES = 4  # a 16 KiB threshold, so a few writes cross it
-
-
-async def eventually(check, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "not within 10 s"
-        await asyncio.sleep(0.02)
 
 
 async def test_the_checkpoint_thread_moves_the_log_into_the_file_and_the_next_write_starts_it_over(tmp_path):
@@ -35,7 +27,7 @@ async def test_the_checkpoint_thread_moves_the_log_into_the_file_and_the_next_wr
             await store.set(f"c/d{i}", {"text": f"{i}" * 4000})
         checkpointer = store.checkpointer
         # Commits never checkpoint (wal_autocheckpoint = 0): only the thread puts pages in the file.
-        await eventually(lambda: checkpointer.caught_up >= 1)
+        await eventually(lambda: checkpointer.caught_up >= 1, within=10, what="a checkpoint by the thread")
         assert checkpointer.by_writer == 0
         assert path.stat().st_size >= before + 8000  # both documents are in the file itself
         wal = tmp_path / "store.db-wal"
@@ -88,9 +80,7 @@ def test_a_checkpoint_that_fails_says_what_to_do_and_is_tried_again_after_the_ne
     try:
         with caplog.at_level(logging.WARNING, logger="longrun.store"):
             checkpointer.wrote(elsewhere)
-            deadline = time.monotonic() + 10
-            while not caplog.records and time.monotonic() < deadline:
-                time.sleep(0.02)
+            poll(lambda: caplog.records, within=10, what="the warning", every=0.02)
         assert len(caplog.records) == 1, caplog.text
         message = caplog.records[0].getMessage()
         assert str(path) in message and "write-ahead log" in message and "free disk space" in message
@@ -105,9 +95,7 @@ def test_a_checkpoint_that_fails_says_what_to_do_and_is_tried_again_after_the_ne
         conn.execute("CREATE TABLE t (x TEXT)")
         conn.execute("INSERT INTO t VALUES (?)", ("y" * 3 * PAGE_BYTES,))
         checkpointer.wrote(conn)
-        deadline = time.monotonic() + 10
-        while checkpointer.caught_up == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        poll(lambda: checkpointer.caught_up, within=10, what="a checkpoint once the file is back", every=0.02)
         assert checkpointer.caught_up >= 1
         conn.close()
     finally:
@@ -129,7 +117,7 @@ async def test_a_failed_checkpoint_is_counted_with_the_store_calls_errors(tmp_pa
         path.mkdir()
         for i in range(40):  # about 1.5 MB of log: past the threshold, short of the writer's own 2 MB
             await store.set(f"c/d{i:02d}", {"text": "x" * 4000})
-        await eventually(lambda: store.usage.errors["checkpoint"] >= 1)
+        await eventually(lambda: store.usage.errors["checkpoint"] >= 1, within=10, what="a failed checkpoint")
         assert inner.checkpointer.caught_up == 0
         path.rmdir()
         (tmp_path / "moved.db").rename(path)
